@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Everything this project needs on a fresh Debian 12 machine, idempotent and re-runnable as root:
+# apt packages, the .venv with pinned tools, the collections we depend on (vendored from
+# the `ansible` PyPI package because Galaxy is unreachable), and the Debian base images.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$GROUNDWORK_ROOT"
+
+# The `ansible` release whose bundled collections we vendor, and the ones we take from it.
+ANSIBLE_BUNDLE_VERSION=12.3.0
+VENDORED_COLLECTIONS=(ansible.posix community.general community.postgresql community.crypto
+  containers.podman amazon.aws)
+# netavark, aardvark-dns and iptables named explicitly: otherwise apt picks the CNI stack,
+# containers cannot resolve each other, or no container starts on a bridge network.
+APT_PACKAGES=(podman runc netavark aardvark-dns iptables debootstrap openssh-client
+  python3-venv git make)
+
+step() { printf '\n== %s\n' "$*"; }
+
+install_apt_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    echo "apt packages present"
+    return
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  echo "installed: ${missing[*]}"
+}
+
+install_venv() {
+  local stamp=.venv/.groundwork-requirements
+  local want
+  want=$(cat requirements-dev.txt constraints-dev.txt | sha256sum)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    echo ".venv up to date"
+    return
+  fi
+  [[ -x .venv/bin/python ]] || python3 -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements-dev.txt -c constraints-dev.txt
+  echo "$want" >"$stamp"
+  echo ".venv installed (ansible-core $(.venv/bin/python -c "import ansible.release as r; print(r.__version__)"))"
+}
+
+vendor_collections() {
+  local target=.collections/ansible_collections
+  local stamp=.collections/.groundwork-bundle
+  local want="$ANSIBLE_BUNDLE_VERSION ${VENDORED_COLLECTIONS[*]}"
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    local wheels=.cache/wheels
+    mkdir -p "$wheels"
+    .venv/bin/python -m pip download -q --no-deps -d "$wheels" "ansible==$ANSIBLE_BUNDLE_VERSION"
+    rm -rf .collections
+    mkdir -p "$target"
+    .venv/bin/python scripts/extract_collections.py "$wheels/ansible-$ANSIBLE_BUNDLE_VERSION-py3-none-any.whl" \
+      "$target" "${VENDORED_COLLECTIONS[@]}"
+    echo "$want" >"$stamp"
+  else
+    echo "collections from ansible $ANSIBLE_BUNDLE_VERSION present"
+  fi
+  # This repository is the collection groundwork.infra: link it in rather than copy it,
+  # so that playbooks always run the working tree.
+  mkdir -p "$target/groundwork"
+  ln -sfn "$GROUNDWORK_ROOT" "$target/groundwork/infra"
+}
+
+step "apt packages"; install_apt_packages
+step "python venv"; install_venv
+step "collections"; vendor_collections
+step "base images"
+for major in "${!GROUNDWORK_DEBIAN_CODENAMES[@]}"; do
+  scripts/build-image.sh "$major"
+done
