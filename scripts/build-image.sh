@@ -48,6 +48,8 @@ for unit in getty@tty1.service console-getty.service; do
 done
 echo "groundwork" >"$rootfs/etc/hostname"
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+# An empty package list must look stale, or apt's cache_valid_time trusts it.
+touch -d @0 "$rootfs/var/lib/apt/lists"
 
 tar -C "$rootfs" -c . | podman import \
   --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >/dev/null
