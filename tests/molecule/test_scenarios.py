@@ -5,10 +5,10 @@ Each scenario's steps share its instances (class scope); destroy runs whatever h
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, project_env, recap, run, tail
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -20,16 +20,18 @@ def molecule(scenario: str, action: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module", params=SCENARIOS)
-def converged(request: pytest.FixtureRequest) -> str:
+def converged(request: pytest.FixtureRequest) -> Iterator[str]:
     scenario: str = request.param
     # A killed earlier run may have left instances behind: start from nothing.
     molecule(scenario, "destroy")
-    request.addfinalizer(lambda: molecule(scenario, "destroy"))
-    for action in ("create", "prepare", "converge"):
-        rc, out = molecule(scenario, action)
-        assert rc == 0, f"molecule {action} -s {scenario} failed:\n{tail(out)}"
-    CONVERGE_OUTPUT[scenario] = out
-    return scenario
+    try:
+        for action in ("create", "prepare", "converge"):
+            rc, out = molecule(scenario, action)
+            assert rc == 0, f"molecule {action} -s {scenario} failed:\n{tail(out)}"
+        CONVERGE_OUTPUT[scenario] = out
+        yield scenario
+    finally:
+        molecule(scenario, "destroy")
 
 
 CONVERGE_OUTPUT: dict[str, str] = {}

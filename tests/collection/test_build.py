@@ -1,0 +1,54 @@
+"""The collection builds, installs from its tarball and lists what it ships."""
+
+import tarfile
+
+import pytest
+from conftest import ROOT, project_env, run, tail
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    work = tmp_path_factory.mktemp("collection")
+    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(work), str(ROOT)])
+    assert built.returncode == 0, tail(built.stdout + built.stderr)
+    tarball = next(work.glob("groundwork-infra-*.tar.gz"))
+    target = work / "installed"
+    # --no-deps: Galaxy is unreachable, the dependencies come from .collections below;
+    # --force: the symlinked working tree there would otherwise count as "already installed".
+    done = run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", str(target), str(tarball)])
+    assert done.returncode == 0, tail(done.stdout + done.stderr)
+    # The installed copy first, then the vendored dependencies (without our symlinked tree).
+    env = project_env(ANSIBLE_COLLECTIONS_PATH=f"{target}:{ROOT / '.collections'}")
+    return tarball, target, env
+
+
+def test_tarball_leaves_out_development_files(installed):
+    tarball, _, _ = installed
+    with tarfile.open(tarball) as archive:
+        top = {name.split("/")[0] for name in archive.getnames()}
+    assert {"roles", "playbooks", "meta", "MANIFEST.json", "FILES.json", "README.md"} <= top
+    for dev_only in ("molecule", "tests", "scripts", "inventories", "runner", ".venv", ".collections", ".ci"):
+        assert dev_only not in top, dev_only
+
+
+def test_installed_collection_lists_its_roles(installed):
+    _, target, env = installed
+    listed = run(["ansible-doc", "-t", "role", "-l", "groundwork.infra"], env=env)
+    assert listed.returncode == 0, tail(listed.stderr)
+    assert "groundwork.infra.server" in listed.stdout
+    assert str(target) in run(["ansible-galaxy", "collection", "list", "groundwork.infra"], env=env).stdout
+
+
+def test_installed_role_documents_its_inputs(installed):
+    _, _, env = installed
+    doc = run(["ansible-doc", "-t", "role", "groundwork.infra.server"], env=env)
+    assert doc.returncode == 0, tail(doc.stderr)
+    assert "server_admin_users" in doc.stdout
+
+
+def test_installed_playbooks_resolve_by_name(installed):
+    _, _, env = installed
+    for playbook in ("groundwork.infra.site", "groundwork.infra.server"):
+        check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook],
+                    env=env)
+        assert check.returncode == 0, tail(check.stdout + check.stderr)

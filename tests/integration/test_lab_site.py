@@ -1,0 +1,89 @@
+"""site.yml end to end on a lab of its own, the way an operator runs it.
+
+The suite's lab uses GROUNDWORK_LAB_PREFIX, so an operator's lab on the same machine is
+never touched, and a fact cache of its own, so neither sees the other's hosts.
+"""
+
+import json
+
+import pytest
+from conftest import ROOT, project_env, recap, run, tail
+
+PREFIX = "gwtest-"
+LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1"}
+
+
+@pytest.fixture(scope="module")
+def lab_env(tmp_path_factory):
+    env = project_env(
+        GROUNDWORK_LAB_PREFIX=PREFIX,
+        ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path_factory.mktemp("facts")),
+    )
+    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+    up = run([str(ROOT / "scripts" / "lab"), "up"], env=env, timeout=600)
+    assert up.returncode == 0, tail(up.stdout + up.stderr)
+    yield env
+    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+
+
+def playbook(env, *args):
+    result = run(["ansible-playbook", "-i", str(ROOT / "inventories" / "lab"), *args], env=env, timeout=1800)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_inventory_groups_are_the_documented_contract():
+    listed = run(["ansible-inventory", "-i", str(ROOT / "inventories" / "lab"), "--list"])
+    groups = json.loads(listed.stdout)
+    assert groups["servers"]["children"] == ["postgresql", "backup_repository"]
+    assert set(groups["postgresql"]["children"]) == {"postgresql_primary", "postgresql_replica"}
+    assert groups["postgresql_primary"]["hosts"] == ["pg1"]
+    assert set(groups["postgresql_replica"]["hosts"]) == {"pg2", "pg3"}
+    assert groups["backup_repository"]["hosts"] == ["backup1"]
+
+
+def test_lab_status_shows_every_host_running(lab_env):
+    status = run([str(ROOT / "scripts" / "lab"), "status"], env=lab_env)
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}
+    assert set(rows) == LAB_HOSTS
+    for host, row in rows.items():
+        assert row[1] == "running" and row[2] in ("running", "degraded"), (host, row)
+
+
+def test_wrongly_typed_variable_fails_before_any_task(lab_env):
+    rc, out = playbook(lab_env, "groundwork.infra.site", "--limit", "pg1", "-e", '{"server_admin_users": "bob"}')
+    assert rc != 0
+    assert "server_admin_users" in out
+    assert "Validating arguments against arg spec" in out
+    counters = recap(out)["pg1"]
+    assert counters["changed"] == 0 and counters["failed"] == 1
+    # Nothing but fact gathering ran before validation stopped the play.
+    assert "TASK [groundwork.infra.server : Install base packages]" not in out
+
+
+def test_site_first_run_configures_every_host(lab_env):
+    rc, out = playbook(lab_env, "groundwork.infra.site")
+    assert rc == 0, tail(out)
+    counters = recap(out)
+    assert set(counters) == LAB_HOSTS
+    assert all(c["changed"] > 0 and c["failed"] == 0 for c in counters.values()), counters
+
+
+def test_site_second_run_changes_nothing(lab_env):
+    rc, out = playbook(lab_env, "groundwork.infra.site")
+    assert rc == 0, tail(out)
+    counters = recap(out)
+    assert set(counters) == LAB_HOSTS
+    assert {h: c["changed"] for h, c in counters.items() if c["changed"]} == {}, tail(out)
+
+
+def test_site_check_mode_on_the_converged_lab_predicts_no_change(lab_env):
+    rc, out = playbook(lab_env, "groundwork.infra.site", "--check", "--diff")
+    assert rc == 0, tail(out)
+    assert {h: c["changed"] for h, c in recap(out).items() if c["changed"]} == {}, tail(out)
+
+
+def test_lab_admin_can_sudo_on_every_host(lab_env):
+    for host in LAB_HOSTS:
+        out = run(["podman", "exec", PREFIX + host, "runuser", "-u", "labadmin", "--", "sudo", "-n", "id", "-un"],
+                  env=lab_env)
+        assert out.stdout.strip() == "root", (host, out.stderr)

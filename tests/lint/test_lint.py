@@ -1,0 +1,24 @@
+"""The linters the collection promises to pass, each as a test."""
+
+import pytest
+from conftest import run, tail
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["ansible-lint", "--offline"], id="ansible-lint-production"),
+        pytest.param(["yamllint", "--strict", "."], id="yamllint"),
+        pytest.param(["ruff", "check", "."], id="ruff"),
+        pytest.param(["antsibull-changelog", "lint"], id="changelog-fragments"),
+    ],
+)
+def test_linter_passes(command):
+    result = run(command)
+    assert result.returncode == 0, tail(result.stdout + result.stderr)
+
+
+def test_sanity_ignore_file_stays_empty(root):
+    ignores = root / "tests" / "sanity" / "ignore-2.19.txt"
+    assert ignores.is_file()
+    assert ignores.read_text() == ""
