@@ -31,11 +31,13 @@ def project_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None,
-        timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
     """Run a command, keep its output, never raise on a non-zero exit."""
-    return subprocess.run(cmd, cwd=cwd, env=env or project_env(), text=True, capture_output=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, cwd=cwd, env=env or project_env(), text=True, capture_output=True, timeout=timeout, check=False
+    )
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

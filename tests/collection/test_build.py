@@ -49,6 +49,5 @@ def test_installed_role_documents_its_inputs(installed):
 def test_installed_playbooks_resolve_by_name(installed):
     _, _, env = installed
     for playbook in ("groundwork.infra.site", "groundwork.infra.server"):
-        check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook],
-                    env=env)
+        check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook], env=env)
         assert check.returncode == 0, tail(check.stdout + check.stderr)

@@ -46,7 +46,8 @@ def test_lab_status_shows_every_host_running(lab_env):
     rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}
     assert set(rows) == LAB_HOSTS
     for host, row in rows.items():
-        assert row[1] == "running" and row[2] in ("running", "degraded"), (host, row)
+        assert row[1] == "running", (host, row)
+        assert row[2] in ("running", "degraded"), (host, row)
 
 
 def test_wrongly_typed_variable_fails_before_any_task(lab_env):
@@ -55,7 +56,8 @@ def test_wrongly_typed_variable_fails_before_any_task(lab_env):
     assert "server_admin_users" in out
     assert "Validating arguments against arg spec" in out
     counters = recap(out)["pg1"]
-    assert counters["changed"] == 0 and counters["failed"] == 1
+    assert counters["changed"] == 0
+    assert counters["failed"] == 1
     # Nothing but fact gathering ran before validation stopped the play.
     assert "TASK [groundwork.infra.server : Install base packages]" not in out
 
@@ -84,6 +86,7 @@ def test_site_check_mode_on_the_converged_lab_predicts_no_change(lab_env):
 
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
-        out = run(["podman", "exec", PREFIX + host, "runuser", "-u", "labadmin", "--", "sudo", "-n", "id", "-un"],
-                  env=lab_env)
+        out = run(
+            ["podman", "exec", PREFIX + host, "runuser", "-u", "labadmin", "--", "sudo", "-n", "id", "-un"], env=lab_env
+        )
         assert out.stdout.strip() == "root", (host, out.stderr)

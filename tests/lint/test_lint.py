@@ -10,6 +10,7 @@ from conftest import run, tail
         pytest.param(["ansible-lint", "--offline"], id="ansible-lint-production"),
         pytest.param(["yamllint", "--strict", "."], id="yamllint"),
         pytest.param(["ruff", "check", "."], id="ruff"),
+        pytest.param(["ruff", "format", "--check", "."], id="ruff-format"),
         pytest.param(["antsibull-changelog", "lint"], id="changelog-fragments"),
     ],
 )
