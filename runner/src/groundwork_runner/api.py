@@ -22,7 +22,7 @@ from typing import Any
 
 import ansible_runner
 
-from . import workspace
+from . import reaper, workspace
 from .errors import (
     AnsibleNotFoundError,
     EventCallbackError,
@@ -122,6 +122,9 @@ class RunHandle:
         self._started = time.monotonic()
 
         self.private_data_dir = workspace.create(artifacts_base if keep_artifacts else None)
+        self._run_id = self.private_data_dir.name
+        runner_options = {**runner_options, "envvars": {**runner_options.get("envvars", {}),
+                                                        reaper.MARKER_VARIABLE: self._run_id}}
         pipes = self.private_data_dir / "pipes"
         pipes.mkdir(mode=0o700)
         self._pipes = [FifoSecret(pipes / name, payload) for name, payload in secrets.items()]
@@ -138,6 +141,7 @@ class RunHandle:
             event_handler=self._handle_event,
             cancel_callback=self._cancel.is_set,
             status_handler=self._handle_status,
+            finished_callback=self._handle_finished,
             suppress_env_files=True,
             quiet=True,
             # The caller's fact cache (ansible.cfg) stays in force; runner's default moves it
@@ -165,6 +169,9 @@ class RunHandle:
     def _handle_status(self, status: Mapping[str, Any], runner_config: object = None) -> None:
         # The 'starting' payload carries the full command and environment: never forwarded.
         log.debug("run %s: %s", self.private_data_dir.name, status.get("status"))
+
+    def _handle_finished(self, runner: object) -> None:
+        self._events.put(None)  # ends every events() iterator
 
     def cancel(self) -> None:
         """Ask the run to stop; ansible-runner kills its process group within about half a second."""
@@ -200,7 +207,8 @@ class RunHandle:
     def _finish(self) -> RunResult:
         for pipe in self._pipes:
             pipe.close()
-        self._events.put(None)
+        if self._runner.status in ("canceled", "timeout"):
+            reaper.kill_run_processes(self._run_id)
         message = self._early_failure_message() if not self._recorder.hosts else ""
         known = {status.value for status in RunStatus}
         status = RunStatus(self._runner.status) if self._runner.status in known else RunStatus.FAILED
