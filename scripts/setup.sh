@@ -34,7 +34,7 @@ install_apt_packages() {
 install_venv() {
   local stamp=.venv/.groundwork-requirements
   local want
-  want=$(cat requirements-dev.txt constraints-dev.txt | sha256sum)
+  want=$(cat requirements-dev.txt constraints-dev.txt runner/pyproject.toml | sha256sum)
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo ".venv up to date"
     return
@@ -42,6 +42,8 @@ install_venv() {
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements-dev.txt -c constraints-dev.txt
+  # The ansible-runner wrapper (runner/), editable so that its tests run the working tree.
+  .venv/bin/python -m pip install -q -e runner -c constraints-dev.txt
   echo "$want" >"$stamp"
   echo ".venv installed (ansible-core $(.venv/bin/python -c "import ansible.release as r; print(r.__version__)"))"
 }

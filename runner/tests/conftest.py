@@ -107,8 +107,11 @@ def vault_file(workdir: Path) -> Path:
     path.write_text("the vaulted content\n")
     password_file = workdir / "pw.tmp"
     password_file.write_text(VAULT_PASSWORD)
-    subprocess.run(["ansible-vault", "encrypt", "--vault-password-file", str(password_file), str(path)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["ansible-vault", "encrypt", "--vault-password-file", str(password_file), str(path)],
+        check=True,
+        capture_output=True,
+    )
     password_file.unlink()
     return path
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from conftest import SECRET, VAULT_PASSWORD, files_containing
-
 from groundwork_runner import (
     AnsibleNotFoundError,
     EventCallbackError,
@@ -109,7 +108,9 @@ def test_secrets_never_reach_events_logs_or_disk(workdir, vault_file, caplog, ca
     )
     assert result.ok, result
     # The vaulted file was read: the vault password reached Ansible.
-    lengths = [e.data["res"].get("msg") for e in events if e.name == "runner_on_ok" and e.task == "Read the vaulted file"]
+    lengths = [
+        e.data["res"].get("msg") for e in events if e.name == "runner_on_ok" and e.task == "Read the vaulted file"
+    ]
     assert lengths == [len("the vaulted content\n")] * 2
     for secret in (SECRET, VAULT_PASSWORD):
         assert not any(secret in repr(event) for event in events)
@@ -130,8 +131,14 @@ def test_private_key_reaches_ssh_agent_only(workdir):
     key.unlink()
     events = []
     keep = workdir / "artifacts"
-    result = run_playbook(workdir / "agent.yml", workdir / "one.ini", private_key=key_text, on_event=events.append,
-                          keep_artifacts=True, artifacts_dir=keep)
+    result = run_playbook(
+        workdir / "agent.yml",
+        workdir / "one.ini",
+        private_key=key_text,
+        on_event=events.append,
+        keep_artifacts=True,
+        artifacts_dir=keep,
+    )
     assert result.ok, result
     [listed] = [e.data["res"]["stdout"] for e in events if e.name == "runner_on_ok"]
     assert fingerprint.split()[1] in listed
@@ -144,8 +151,9 @@ def test_two_threads_keep_their_events_apart(workdir):
     events: dict[str, list] = {"alpha": [], "beta": []}
 
     def go(marker):
-        result = run_playbook(workdir / "ok.yml", workdir / "hosts.ini", extravars={"marker": marker},
-                              on_event=events[marker].append)
+        result = run_playbook(
+            workdir / "ok.yml", workdir / "hosts.ini", extravars={"marker": marker}, on_event=events[marker].append
+        )
         assert result.ok
 
     threads = [threading.Thread(target=go, args=(m,)) for m in events]
@@ -200,8 +208,9 @@ def test_inventory_is_parsed(workdir):
 def test_kept_artifacts_are_rotated(workdir):
     keep = workdir / "artifacts"
     for _ in range(3):
-        run_playbook(workdir / "ok.yml", workdir / "one.ini", keep_artifacts=True, artifacts_dir=keep,
-                     rotate_artifacts=2)
+        run_playbook(
+            workdir / "ok.yml", workdir / "one.ini", keep_artifacts=True, artifacts_dir=keep, rotate_artifacts=2
+        )
     assert len(list(keep.glob("groundwork-run-*"))) == 2
 
 
@@ -222,7 +231,7 @@ def test_bad_input_raises_before_anything_runs(workdir, playbook, inv, extravars
 
 
 def test_unknown_collection_playbook(workdir):
-    with pytest.raises(PlaybookNotFoundError, match="groundwork.infra.nothere"):
+    with pytest.raises(PlaybookNotFoundError, match=r"groundwork\.infra\.nothere"):
         run_playbook("groundwork.infra.nothere", workdir / "hosts.ini")
 
 

@@ -23,3 +23,8 @@ def test_sanity_ignore_file_stays_empty(root):
     ignores = root / "tests" / "sanity" / "ignore-2.19.txt"
     assert ignores.is_file()
     assert ignores.read_text() == ""
+
+
+def test_runner_api_is_fully_typed():
+    result = run(["mypy", "--strict", "--ignore-missing-imports", "runner/src"])
+    assert result.returncode == 0, tail(result.stdout + result.stderr)

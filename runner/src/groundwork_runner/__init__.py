@@ -1,7 +1,7 @@
 """groundwork_runner: run groundwork.infra's playbooks from Python.
 
-    from groundwork_runner import run_playbook
-    result = run_playbook("groundwork.infra.site", "inventories/lab", limit="pg1")
+from groundwork_runner import run_playbook
+result = run_playbook("groundwork.infra.site", "inventories/lab", limit="pg1")
 """
 
 import logging

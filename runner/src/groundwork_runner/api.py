@@ -123,8 +123,10 @@ class RunHandle:
 
         self.private_data_dir = workspace.create(artifacts_base if keep_artifacts else None)
         self._run_id = self.private_data_dir.name
-        runner_options = {**runner_options, "envvars": {**runner_options.get("envvars", {}),
-                                                        reaper.MARKER_VARIABLE: self._run_id}}
+        runner_options = {
+            **runner_options,
+            "envvars": {**runner_options.get("envvars", {}), reaper.MARKER_VARIABLE: self._run_id},
+        }
         pipes = self.private_data_dir / "pipes"
         pipes.mkdir(mode=0o700)
         self._pipes = [FifoSecret(pipes / name, payload) for name, payload in secrets.items()]
@@ -159,7 +161,7 @@ class RunHandle:
         if self._on_event is not None and self._callback_error is None:
             try:
                 self._on_event(event)
-            except Exception as exc:  # noqa: BLE001 - re-raised from wait(), after cleanup
+            except Exception as exc:  # any error of the caller's: re-raised from wait(), after cleanup
                 log.warning("on_event callback raised %r: cancelling the run", exc)
                 self._callback_error = exc
                 self._cancel.set()

@@ -19,9 +19,14 @@ _STATS_KEYS = {
 }
 
 
+def _res(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    res = data.get("res")
+    return res if isinstance(res, Mapping) else {}
+
+
 def to_event(raw: Mapping[str, Any]) -> Event:
     data = raw.get("event_data") or {}
-    res = data.get("res") if isinstance(data.get("res"), Mapping) else {}
+    res = _res(data)
     return Event(
         name=str(raw.get("event", "")),
         counter=int(raw.get("counter", 0)),
@@ -65,7 +70,7 @@ class Recorder:
 
     def add(self, event: Event) -> None:
         data = event.data
-        res = data.get("res") if isinstance(data.get("res"), Mapping) else {}
+        res = _res(data)
         with self._lock:
             if event.name == "playbook_on_stats":
                 self.hosts = stats_by_host(data)
