@@ -1,59 +1,9 @@
-"""Shared test helpers: where the project is and how to run its tools."""
+"""Fixtures for the collection's suite; helpers live in harness.py (a name no other suite uses)."""
 
-from __future__ import annotations
-
-import os
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
-
-RECAP_LINE = re.compile(
-    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
-    r"\s+failed=(?P<failed>\d+)"
-)
-
-
-def project_env(**extra: str) -> dict[str, str]:
-    """The environment scripts/env.sh gives: venv first on PATH, our ansible.cfg and podman settings."""
-    env = dict(os.environ)
-    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["ANSIBLE_CONFIG"] = str(ROOT / "ansible.cfg")
-    env["CONTAINERS_CONF"] = str(ROOT / "scripts" / "containers.conf")
-    env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(ROOT / ".cache" / "facts")
-    env["ANSIBLE_FORCE_COLOR"] = "0"
-    env["PY_COLORS"] = "0"
-    env.update(extra)
-    return env
-
-
-def run(
-    cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 1800
-) -> subprocess.CompletedProcess[str]:
-    """Run a command, keep its output, never raise on a non-zero exit."""
-    return subprocess.run(
-        cmd, cwd=cwd, env=env or project_env(), text=True, capture_output=True, timeout=timeout, check=False
-    )
-
-
-def recap(output: str) -> dict[str, dict[str, int]]:
-    """PLAY RECAP counters per host, from ansible-playbook's output (summed over recaps)."""
-    totals: dict[str, dict[str, int]] = {}
-    for line in output.splitlines():
-        match = RECAP_LINE.match(line.strip())
-        if match:
-            host = totals.setdefault(match["host"], {"ok": 0, "changed": 0, "unreachable": 0, "failed": 0})
-            for key in host:
-                host[key] += int(match[key])
-    return totals
-
-
-def tail(text: str, lines: int = 80) -> str:
-    return "\n".join(text.splitlines()[-lines:])
+from harness import ROOT
 
 
 @pytest.fixture(scope="session")

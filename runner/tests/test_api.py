@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, VAULT_PASSWORD, files_containing
 from groundwork_runner import (
     AnsibleNotFoundError,
     EventCallbackError,
@@ -24,6 +23,7 @@ from groundwork_runner import (
     run_playbook,
     start_playbook,
 )
+from runner_harness import SECRET, VAULT_PASSWORD, files_containing
 
 
 def leftover_run_dirs() -> set[str]:

@@ -10,8 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SECRET
 from groundwork_runner.cli import playbook_name
+from runner_harness import SECRET
 
 
 def groundwork(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,7 @@
 import tarfile
 
 import pytest
-from conftest import ROOT, project_env, run, tail
+from harness import ROOT, project_env, run, tail
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import json
 
 import groundwork_runner
 import pytest
-from conftest import ROOT, project_env, recap, run, tail
+from harness import ROOT, project_env, recap, run, tail
 
 PREFIX = "gwtest-"
 LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1"}

@@ -1,7 +1,7 @@
 """The linters the collection promises to pass, each as a test."""
 
 import pytest
-from conftest import run, tail
+from harness import run, tail
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import ROOT
+from harness import ROOT
 
 spec = importlib.util.spec_from_file_location("extract_collections", ROOT / "scripts" / "extract_collections.py")
 extract_collections = importlib.util.module_from_spec(spec)
