@@ -1,0 +1,118 @@
+# Copyright: groundwork.infra contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The shared base of groundwork.infra's AWS inventory plugins.
+
+A plugin says what to fetch in one (account, region) and how records become hosts; this
+base does the rest once: config checks, sessions and roles, regions queried concurrently,
+error policy (strict or lenient on permissions), caching and Constructable features.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.basic import missing_required_lib
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible_collections.groundwork.infra.plugins.plugin_utils import aws_session
+from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import AwsPermissionError
+
+# Config keys every inventory file may carry besides the plugin's documented options.
+_ALWAYS_ALLOWED = frozenset({"plugin"})
+
+
+class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
+    """Subclasses set NAME and SUFFIXES and implement fetch() and to_hosts()."""
+
+    NAME = ""
+    SUFFIXES: tuple[str, ...] = ()
+
+    def verify_file(self, path: str) -> bool:
+        # Only files named for this plugin: an amazon.aws config (aws_ec2.yml) is never ours.
+        return super().verify_file(path) and path.endswith(self.SUFFIXES)
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path)
+        config = self._read_config_data(path)
+        self._reject_unknown_keys(config, path)
+        if not aws_session.HAS_BOTO3:
+            raise AnsibleError(missing_required_lib("boto3 and botocore"))
+
+        cache_key = self.get_cache_key(path)
+        caching = bool(self.get_option("cache"))
+        hosts = None
+        if caching and cache:
+            try:
+                hosts = self._cache[cache_key]
+            except KeyError:
+                hosts = None
+        if hosts is None:
+            hosts = self.to_hosts(self._fetch_everywhere())
+            if caching:
+                self._cache[cache_key] = hosts
+        self._populate(hosts)
+
+    def _reject_unknown_keys(self, config: dict[str, Any], path: str) -> None:
+        unknown = sorted(set(config or {}) - set(self._options) - _ALWAYS_ALLOWED)
+        if unknown:
+            raise AnsibleError(
+                f"{path}: unknown option(s) for {self.NAME}: {', '.join(unknown)}. "
+                f"See ansible-doc -t inventory {self.NAME}."
+            )
+
+    # Fetching ---------------------------------------------------------------------------
+
+    def fetch(self, account: aws_session.Account, region: str, config: Any) -> list[dict[str, Any]]:
+        """Records (plain dicts) of one account and region; called from worker threads."""
+        raise NotImplementedError
+
+    def _fetch_everywhere(self) -> list[dict[str, Any]]:
+        endpoint = self.get_option("endpoint_url")
+        concurrency = self.get_option("max_concurrency")
+        config = aws_session.client_config(self.get_option("retries"), max_pool=concurrency)
+        base = aws_session.base_session(self._options)
+        targets = []
+        for account in aws_session.accounts(base, self.get_option("assume_roles"), endpoint, config):
+            for region in aws_session.regions(account, self.get_option("regions"), endpoint, config):
+                targets.append((account, region))
+        records: list[dict[str, Any]] = []
+        with ThreadPoolExecutor(max_workers=max(1, min(len(targets), concurrency))) as pool:
+            futures = {
+                pool.submit(self.fetch, account, region, config): (account, region) for account, region in targets
+            }
+            for future in as_completed(futures):
+                try:
+                    records.extend(future.result())
+                except AwsPermissionError as exc:
+                    if self.get_option("strict_permissions"):
+                        raise
+                    self.display.warning(f"{exc} (skipped: strict_permissions is false)")
+        return records
+
+    # Hosts --------------------------------------------------------------------------------
+
+    def to_hosts(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """[{"name": ..., "vars": {...}, "groups": [[group, parent or None], ...]}], cacheable as JSON."""
+        raise NotImplementedError
+
+    def _populate(self, hosts: list[dict[str, Any]]) -> None:
+        strict = self.get_option("strict")
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed = self.get_option("keyed_groups")
+        for host in hosts:
+            name = host["name"]
+            self.inventory.add_host(name)
+            for key, value in host["vars"].items():
+                self.inventory.set_variable(name, key, value)
+            for group, parent in host["groups"]:
+                self.inventory.add_group(group)
+                self.inventory.add_child(group, name)
+                if parent:
+                    self.inventory.add_group(parent)
+                    self.inventory.add_child(parent, group)
+            if compose or groups or keyed:
+                self._set_composite_vars(compose, host["vars"], name, strict=strict)
+                self._add_host_to_composed_groups(groups, host["vars"], name, strict=strict)
+                self._add_host_to_keyed_groups(keyed, host["vars"], name, strict=strict)
