@@ -1,0 +1,264 @@
+"""groundwork.infra.ec2 against a real moto server process, through a loopback fault proxy."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import boto3
+import pytest
+import yaml
+from harness import ROOT, project_env, run, tail
+
+spec = importlib.util.spec_from_file_location("aws_fault_proxy", ROOT / "scripts" / "aws_fault_proxy.py")
+aws_fault_proxy = importlib.util.module_from_spec(spec)
+sys.modules["aws_fault_proxy"] = aws_fault_proxy  # dataclasses look their module up there
+spec.loader.exec_module(aws_fault_proxy)
+
+KEYS = {"aws_access_key_id": "AKIAGROUNDWORKTEST", "aws_secret_access_key": "secret"}
+OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/inventory-read"
+LAB = {  # name: tags, as an operator would tag the lab's hosts with Terraform
+    "pg1": {"groundwork:roles": "postgresql", "groundwork:pg_role": "primary", "groundwork:cluster": "main"},
+    "pg2": {"groundwork:roles": "postgresql", "groundwork:pg_role": "replica", "groundwork:cluster": "main"},
+    "pg3": {"groundwork:roles": "postgresql", "groundwork:pg_role": "replica", "groundwork:cluster": "main"},
+    "backup1": {"groundwork:roles": "backup_repository"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def launch(ec2, image, name, tags, itype="t3.micro"):
+    tag_list = [{"Key": "Name", "Value": name}, *({"Key": k, "Value": v} for k, v in tags.items())]
+    reservation = ec2.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType=itype,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tag_list}],
+    )
+    return reservation["Instances"][0]["InstanceId"]
+
+
+@pytest.fixture(scope="module")
+def moto():
+    port = free_port()
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    seeded = seed(url)
+    yield url, seeded
+    server.terminate()
+    server.wait(10)
+
+
+def seed(url):
+    """Account 123456789012: the lab in us-east-1, two hosts in us-west-2, one stopped, one untagged.
+    Account 222222222222 (reached by assuming a role): one host in us-east-1."""
+    ids = {}
+
+    def client(region, **creds):
+        return boto3.client("ec2", endpoint_url=url, region_name=region, **(creds or KEYS))
+
+    east = client("us-east-1")
+    image = east.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    for name, tags in LAB.items():
+        ids[name] = launch(east, image, name, {**tags, "Env": "lab"})
+    ids["untagged"] = launch(east, image, "untagged", {"Env": "lab"}, itype="m5.large")
+    ids["stopped"] = launch(east, image, "stopped", {"groundwork:roles": "postgresql"})
+    east.stop_instances(InstanceIds=[ids["stopped"]])
+    west = client("us-west-2")
+    ids["web1"] = launch(west, image, "web1", {"groundwork:roles": "server", "Env": "prod"})
+    ids["web2"] = launch(west, image, "web2", {"groundwork:roles": "server", "Env": "scratch"})
+    sts = boto3.client("sts", endpoint_url=url, region_name="us-east-1", **KEYS)
+    creds = sts.assume_role(RoleArn=OTHER_ACCOUNT_ROLE, RoleSessionName="seed")["Credentials"]
+    other = client(
+        "us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    ids["other1"] = launch(other, image, "other1", {"groundwork:roles": "server"})
+    return ids
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    """Write a config and run ansible-inventory --list on it: returns (rc, parsed or None, output)."""
+
+    def list_inventory(**options):
+        config = {"plugin": "groundwork.infra.ec2", **KEYS, **options}
+        path = tmp_path / "test.groundwork_ec2.yml"
+        path.write_text(yaml.safe_dump(config))
+        result = run(
+            ["ansible-inventory", "-i", str(path), "--list"], env=project_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
+        )
+        # ansible-core 2.19 prints values an inventory plugin set as {"__ansible_unsafe": value}
+        # (untrusted: never templated); the plain values are what playbooks see.
+        parsed = json.loads(result.stdout, object_hook=unwrap_unsafe) if result.returncode == 0 else None
+        return result.returncode, parsed, result.stdout + result.stderr
+
+    return list_inventory
+
+
+def unwrap_unsafe(obj):
+    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
+
+
+def hosts_of(parsed, group):
+    found = set(parsed.get(group, {}).get("hosts", []))
+    for child in parsed.get(group, {}).get("children", []):
+        found |= hosts_of(parsed, child)
+    return found
+
+
+def test_every_running_instance_once_in_the_lab_groups(moto, inventory):
+    url, _ = moto
+    rc, parsed, out = inventory(endpoint_url=url, regions=["us-east-1", "us-west-2"])
+    assert rc == 0, tail(out)
+    hostvars = parsed["_meta"]["hostvars"]
+    assert sorted(hostvars) == ["backup1", "pg1", "pg2", "pg3", "untagged", "web1", "web2"]
+    assert parsed["postgresql_primary"]["hosts"] == ["pg1"]
+    assert sorted(parsed["postgresql_replica"]["hosts"]) == ["pg2", "pg3"]
+    assert parsed["backup_repository"]["hosts"] == ["backup1"]
+    assert sorted(parsed["postgresql"]["children"]) == ["postgresql_primary", "postgresql_replica"]
+    assert hosts_of(parsed, "servers") == {"pg1", "pg2", "pg3", "backup1", "web1", "web2"}
+    assert hostvars["pg2"]["groundwork_pg_cluster"] == "main"
+    assert hostvars["pg2"]["region"] == "us-east-1"
+    assert hostvars["web1"]["region"] == "us-west-2"
+    assert hostvars["pg1"]["account_id"] == "123456789012"
+    assert hostvars["pg1"]["ansible_host"] == hostvars["pg1"]["private_ip_address"]
+    assert "ec2_raw" not in hostvars["pg1"]
+
+
+def test_filters_hostnames_and_constructed(moto, inventory):
+    url, ids = moto
+    rc, parsed, out = inventory(
+        endpoint_url=url,
+        regions=["us-east-1", "us-west-2"],
+        filters={"tag:Env": ["lab", "prod", "scratch"]},
+        exclude_filters=[{"tag:Env": "scratch"}],
+        include_filters=[{"tag-key": "groundwork:*"}, {"instance-type": "m5.*"}],
+        hostnames=["instance-id"],
+        include_raw=True,
+        compose={"size": "instance_type"},
+        keyed_groups=[{"key": "instance_type", "prefix": "type"}],
+        groups={"east": "region == 'us-east-1'"},
+    )
+    assert rc == 0, tail(out)
+    hostvars = parsed["_meta"]["hostvars"]
+    assert set(hostvars) == {ids[n] for n in ("pg1", "pg2", "pg3", "backup1", "untagged", "web1")}
+    assert hostvars[ids["untagged"]]["size"] == "m5.large"
+    assert parsed["type_m5_large"]["hosts"] == [ids["untagged"]]
+    assert ids["web1"] not in parsed["east"]["hosts"]
+    assert hostvars[ids["pg1"]]["ec2_raw"]["InstanceId"] == ids["pg1"]
+
+
+def test_two_accounts_through_assumed_roles(moto, inventory):
+    url, _ = moto
+    rc, parsed, out = inventory(
+        endpoint_url=url,
+        regions=["us-east-1"],
+        assume_roles=["arn:aws:iam::123456789012:role/inventory-read", OTHER_ACCOUNT_ROLE],
+    )
+    assert rc == 0, tail(out)
+    hostvars = parsed["_meta"]["hostvars"]
+    assert hostvars["other1"]["account_id"] == "222222222222"
+    assert hostvars["pg1"]["account_id"] == "123456789012"
+    assert "web1" not in hostvars
+
+
+def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventory, tmp_path):
+    url, _ = moto
+    with aws_fault_proxy.FaultProxy(url) as proxy:
+        options = {
+            "endpoint_url": proxy.url,
+            "regions": ["us-east-1", "us-west-2"],
+            "cache": True,
+            "cache_plugin": "ansible.builtin.jsonfile",
+            "cache_connection": str(tmp_path / "cache"),
+            "cache_timeout": 600,
+        }
+        rc1, first, out1 = inventory(**options)
+        calls = proxy.faults.requests
+        rc2, second, out2 = inventory(**options)
+    assert rc1 == 0, tail(out1)
+    assert rc2 == 0, tail(out2)
+    assert calls > 0
+    assert proxy.faults.requests == calls, "the second run must come from the cache"
+    assert first == second
+
+
+def test_throttling_is_retried_and_the_inventory_is_complete(moto, inventory):
+    url, _ = moto
+    with aws_fault_proxy.FaultProxy(url, aws_fault_proxy.Faults(throttle_first=4)) as proxy:
+        rc, parsed, out = inventory(endpoint_url=proxy.url, regions=["us-east-1", "us-west-2"])
+    assert rc == 0, tail(out)
+    assert proxy.faults.injected == {"throttle": 4}
+    assert len(parsed["_meta"]["hostvars"]) == 7
+
+
+def test_access_denied_in_one_region_lenient_and_strict(moto, inventory):
+    url, _ = moto
+    with aws_fault_proxy.FaultProxy(url, aws_fault_proxy.Faults(deny_regions={"us-west-2"})) as proxy:
+        rc, parsed, out = inventory(
+            endpoint_url=proxy.url, regions=["us-east-1", "us-west-2"], strict_permissions=False
+        )
+        assert rc == 0, tail(out)
+        assert "UnauthorizedOperation" in out
+        assert "us-west-2" in out
+        assert "web1" not in parsed["_meta"]["hostvars"]
+        assert "pg1" in parsed["_meta"]["hostvars"]
+        rc, _, out = inventory(endpoint_url=proxy.url, regions=["us-east-1", "us-west-2"], strict_permissions=True)
+    assert rc != 0
+    assert "listing EC2 instances in region us-west-2" in out
+    assert "UnauthorizedOperation" in out
+
+
+def test_bad_credentials_name_region_and_account(moto, inventory):
+    url, _ = moto
+    with aws_fault_proxy.FaultProxy(url, aws_fault_proxy.Faults(bad_keys={KEYS["aws_access_key_id"]})) as proxy:
+        rc, _, out = inventory(endpoint_url=proxy.url, regions=["eu-west-1"])
+    assert rc != 0
+    assert "AuthFailure" in out
+    assert "in region eu-west-1 for the default account" in out
+
+
+def test_unknown_config_key_is_named(moto, inventory):
+    url, _ = moto
+    rc, _, out = inventory(endpoint_url=url, regions=["us-east-1"], regoins=["us-east-1"])
+    assert rc != 0
+    assert "unknown option(s) for groundwork.infra.ec2: regoins" in out
+
+
+def test_amazon_aws_config_names_are_not_ours(tmp_path):
+    path = tmp_path / "prod.aws_ec2.yml"
+    path.write_text("plugin: groundwork.infra.ec2\n")
+    result = run(
+        ["ansible-inventory", "-i", str(path), "--list"],
+        env=project_env(ANSIBLE_INVENTORY_ENABLED="groundwork.infra.ec2", ANSIBLE_INVENTORY_UNPARSED_FAILED="true"),
+    )
+    assert result.returncode != 0
+
+
+def test_documentation_renders():
+    result = run(["ansible-doc", "-t", "inventory", "groundwork.infra.ec2"])
+    assert result.returncode == 0, result.stderr
+    assert "groundwork:pg_role" in result.stdout
