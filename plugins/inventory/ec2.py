@@ -99,6 +99,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/groundwork-inventory
 cache_timeout: 300
 
+---
 # Against moto or LocalStack, with extra groups on top of the tag scheme.
 plugin: groundwork.infra.ec2
 endpoint_url: http://127.0.0.1:5000
