@@ -23,7 +23,7 @@ _ALWAYS_ALLOWED = frozenset({"plugin"})
 
 
 class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
-    """Subclasses set NAME and SUFFIXES and implement fetch() and to_hosts()."""
+    """Subclasses set NAME and SUFFIXES and implement fetch() and to_hosts() (and may to_group_vars())."""
 
     NAME = ""
     SUFFIXES: tuple[str, ...] = ()
@@ -41,17 +41,23 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
 
         cache_key = self.get_cache_key(path)
         caching = bool(self.get_option("cache"))
-        hosts = None
+        built = None
         if caching and cache:
             try:
-                hosts = self._cache[cache_key]
+                built = self._cache[cache_key]
             except KeyError:
-                hosts = None
-        if hosts is None:
-            hosts = self.to_hosts(self._fetch_everywhere())
+                built = None
+        if built is None:
+            records = self._fetch_everywhere()
+            # What is cached is the finished hosts, not API records: a warm run only populates.
+            built = {"hosts": self.to_hosts(records), "group_vars": self.to_group_vars(records)}
             if caching:
-                self._cache[cache_key] = hosts
-        self._populate(hosts)
+                self._cache[cache_key] = built
+        self._populate(built["hosts"])
+        for group, variables in built["group_vars"].items():
+            self.inventory.add_group(group)
+            for key, value in variables.items():
+                self.inventory.set_variable(group, key, value)
 
     def _reject_unknown_keys(self, config: dict[str, Any], path: str) -> None:
         unknown = sorted(set(config or {}) - set(self._options) - _ALWAYS_ALLOWED)
@@ -96,6 +102,10 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
         """[{"name": ..., "vars": {...}, "groups": [[group, parent or None], ...]}], cacheable as JSON."""
         raise NotImplementedError
 
+    def to_group_vars(self, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Variables of groups the records make (none unless a plugin says otherwise)."""
+        return {}
+
     def _populate(self, hosts: list[dict[str, Any]]) -> None:
         strict = self.get_option("strict")
         compose = self.get_option("compose")
@@ -106,9 +116,13 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.add_host(name)
             for key, value in host["vars"].items():
                 self.inventory.set_variable(name, key, value)
+            # The host joins its leaf groups only; parents get groups as children, as in the
+            # lab's hosts.yml, so membership and ansible-inventory's output both match it.
+            parents = {parent for _, parent in host["groups"] if parent}
             for group, parent in host["groups"]:
                 self.inventory.add_group(group)
-                self.inventory.add_child(group, name)
+                if group not in parents:
+                    self.inventory.add_child(group, name)
                 if parent:
                     self.inventory.add_group(parent)
                     self.inventory.add_child(parent, group)

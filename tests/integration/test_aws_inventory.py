@@ -96,16 +96,39 @@ def seed(url):
         aws_session_token=creds["SessionToken"],
     )
     ids["other1"] = launch(other, image, "other1", {"groundwork:roles": "server"})
+    seed_rds(boto3.client("rds", endpoint_url=url, region_name="us-east-1", **KEYS))
     return ids
+
+
+def seed_rds(client):
+    """A standalone PostgreSQL and an Aurora cluster of two in us-east-1."""
+    common = {"MasterUsername": "admin", "MasterUserPassword": "not-a-real-secret-1"}
+    client.create_db_instance(
+        DBInstanceIdentifier="billing",
+        Engine="postgres",
+        EngineVersion="16.3",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        Tags=[{"Key": "groundwork:cluster", "Value": "billing"}],
+        **common,
+    )
+    client.create_db_cluster(DBClusterIdentifier="orders", Engine="aurora-postgresql", EngineVersion="15.4", **common)
+    for member in ("orders-1", "orders-2"):
+        client.create_db_instance(
+            DBInstanceIdentifier=member,
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+            DBClusterIdentifier="orders",
+        )
 
 
 @pytest.fixture
 def inventory(tmp_path):
     """Write a config and run ansible-inventory --list on it: returns (rc, parsed or None, output)."""
 
-    def list_inventory(**options):
-        config = {"plugin": "groundwork.infra.ec2", **KEYS, **options}
-        path = tmp_path / "test.groundwork_ec2.yml"
+    def list_inventory(plugin="ec2", **options):
+        config = {"plugin": f"groundwork.infra.{plugin}", **KEYS, **options}
+        path = tmp_path / f"test.groundwork_{plugin}.yml"
         path.write_text(yaml.safe_dump(config))
         result = run(
             ["ansible-inventory", "-i", str(path), "--list"], env=project_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
@@ -258,7 +281,27 @@ def test_amazon_aws_config_names_are_not_ours(tmp_path):
     assert result.returncode != 0
 
 
-def test_documentation_renders():
-    result = run(["ansible-doc", "-t", "inventory", "groundwork.infra.ec2"])
+def test_rds_instances_clusters_and_roles(moto, inventory):
+    url, _ = moto
+    rc, parsed, out = inventory("rds", endpoint_url=url, regions=["us-east-1"])
+    assert rc == 0, tail(out)
+    hostvars = parsed["_meta"]["hostvars"]
+    assert sorted(hostvars) == ["billing", "orders-1", "orders-2"]
+    assert parsed["rds_postgres"]["hosts"] == ["billing"]
+    assert parsed["rds_pg_cluster_billing"]["hosts"] == ["billing"]
+    assert parsed["rds_cluster_orders_writer"]["hosts"] == ["orders-1"]
+    assert parsed["rds_cluster_orders_reader"]["hosts"] == ["orders-2"]
+    assert hostvars["orders-2"]["cluster_role"] == "reader"
+    assert hostvars["orders-2"]["rds_cluster_endpoint"].startswith("orders.cluster-")
+    assert hostvars["billing"]["endpoint_port"] == 5432
+    assert hostvars["billing"]["ansible_host"] == hostvars["billing"]["endpoint_address"]
+    rc, parsed, out = inventory("rds", endpoint_url=url, regions=["us-east-1"], filters={"db-cluster-id": "orders"})
+    assert rc == 0, tail(out)
+    assert sorted(parsed["_meta"]["hostvars"]) == ["orders-1", "orders-2"]
+
+
+@pytest.mark.parametrize(("plugin", "needle"), [("ec2", "groundwork:pg_role"), ("rds", "rds_cluster_")])
+def test_documentation_renders(plugin, needle):
+    result = run(["ansible-doc", "-t", "inventory", f"groundwork.infra.{plugin}"])
     assert result.returncode == 0, result.stderr
-    assert "groundwork:pg_role" in result.stdout
+    assert needle in result.stdout
