@@ -181,8 +181,10 @@ def main() -> None:
             for group in AWS_EC2_GROUPS:
                 ours_in, theirs_in = members(cold_out, group), members(their_out, group)
                 if ours_in != theirs_in:
-                    sys.exit(f"the two inventories differ in group {group}: {len(ours_in)} hosts (ours) "
-                             f"vs {len(theirs_in)} (aws_ec2), e.g. {sorted(ours_in ^ theirs_in)[:3]}")
+                    sys.exit(
+                        f"the two inventories differ in group {group}: {len(ours_in)} hosts (ours) "
+                        f"vs {len(theirs_in)} (aws_ec2), e.g. {sorted(ours_in ^ theirs_in)[:3]}"
+                    )
             assert warm_out == cold_out, "the warm cache must give the same inventory"
             hosts = len(cold_out["_meta"]["hostvars"])
             print(f"\nN={args.instances} K={len(regions)} latency={latency:g} ms  (hosts listed: {hosts})")
