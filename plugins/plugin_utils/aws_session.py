@@ -69,14 +69,16 @@ def accounts(base: Any, role_arns: list[str], endpoint_url: str | None, config: 
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
-        found.append(Account(account_id=match["account"], session=session, role_arn=arn))
+        found.append(Account(account_id=str(match["account"]), session=session, role_arn=str(arn)))
     return found
 
 
 def regions(account: Account, wanted: list[str], endpoint_url: str | None, config: Any) -> list[str]:
     """The regions asked for, or every region enabled for the account when none (or 'all') is given."""
     if wanted and wanted != ["all"]:
-        return list(dict.fromkeys(wanted))
+        # str(): config values arrive as Ansible tagged strings (origin, trust), which would be
+        # carried into every host's variables and make the cache slow to read back.
+        return [str(region) for region in dict.fromkeys(wanted)]
     region = account.session.region_name or "us-east-1"
     ec2 = account.session.client("ec2", region_name=region, endpoint_url=endpoint_url, config=config)
     with aws_call("listing enabled regions", region, account.account_id):
