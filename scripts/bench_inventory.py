@@ -1,7 +1,7 @@
 """groundwork.infra.ec2 next to amazon.aws.aws_ec2 on the same moto server, in one run.
 
 Starts moto server on loopback, launches N instances spread over K regions (tagged with
-groundwork's scheme), optionally puts scripts/aws_fault_proxy.py in front of it to add a
+groundwork's scheme), optionally puts scripts/aws_emulator.py in front of it to add a
 fixed latency to every request, then times `ansible-inventory --list` for both plugins,
 configured to give the same hosts and groups, and prints wall time, their ratio and peak
 memory. Ours is also timed from a warm cache.
@@ -13,19 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from aws_fault_proxy import FaultProxy, Faults
+from aws_emulator import FaultProxy, Faults, start_moto
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1", "ap-northeast-1"]
@@ -46,29 +44,6 @@ AWS_EC2_GROUPS = {
     "postgresql_replica": "(tags['groundwork:pg_role'] | default('')) == 'replica'",
     "backup_repository": "'backup_repository' in (tags['groundwork:roles'] | default('')).split(',')",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # loopback only
-            return server, url
-        except OSError:
-            time.sleep(0.1)
-    sys.exit("moto server did not start")
 
 
 def seed(url: str, instances: int, regions: list[str]) -> None:
@@ -145,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     regions = REGIONS[: args.regions]
     work = Path(tempfile.mkdtemp(prefix="bench-inventory-"))
-    server, moto_url = start_moto()
+    server, moto_url = start_moto(str(ROOT / ".venv" / "bin" / "moto_server"))
     try:
         started = time.perf_counter()
         seed(moto_url, args.instances, regions)

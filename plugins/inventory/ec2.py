@@ -116,7 +116,7 @@ from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import aws_call
-from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import AwsInventoryBase
+from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import AwsInventoryBase, api_filters
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session import Account
 
 # EC2's own page size limit: the fewer pages, the fewer round trips.
@@ -146,12 +146,7 @@ def tags_of(instance: dict[str, Any]) -> dict[str, str]:
 
 
 def server_side_filters(filters: dict[str, Any]) -> list[dict[str, Any]]:
-    merged = dict(filters)
-    merged.setdefault("instance-state-name", "running")
-    return [
-        {"Name": name, "Values": [str(v) for v in (value if isinstance(value, list) else [value])]}
-        for name, value in sorted(merged.items())
-    ]
+    return api_filters({"instance-state-name": "running", **filters})
 
 
 def field_value(instance: dict[str, Any], name: str) -> str | None:

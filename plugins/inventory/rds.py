@@ -87,7 +87,7 @@ import re
 from typing import Any
 
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import aws_call
-from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import AwsInventoryBase
+from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import AwsInventoryBase, api_filters
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session import Account
 
 PAGE_SIZE = 100  # the RDS API's largest page
@@ -96,13 +96,6 @@ _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:rds:[^:]*:(\d{12}):")
 
 def safe_group(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text).lower()
-
-
-def server_side_filters(filters: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {"Name": name, "Values": [str(v) for v in (value if isinstance(value, list) else [value])]}
-        for name, value in sorted(filters.items())
-    ]
 
 
 def account_of(arn: str | None) -> str | None:
@@ -191,7 +184,7 @@ class InventoryModule(AwsInventoryBase):
         found = []
         with aws_call("listing RDS DB instances", region, account.account_id):
             pages = rds.get_paginator("describe_db_instances").paginate(
-                Filters=server_side_filters(self.get_option("filters")),
+                Filters=api_filters(self.get_option("filters")),
                 PaginationConfig={"PageSize": PAGE_SIZE},
             )
             for page in pages:

@@ -18,6 +18,15 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.groundwork.infra.plugins.plugin_utils import aws_session
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import AwsPermissionError
 
+
+def api_filters(filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """{name: value or [values]} as the Filters list EC2 and RDS Describe* calls take."""
+    return [
+        {"Name": name, "Values": [str(v) for v in (value if isinstance(value, list) else [value])]}
+        for name, value in sorted(filters.items())
+    ]
+
+
 # Config keys every inventory file may carry besides the plugin's documented options.
 _ALWAYS_ALLOWED = frozenset({"plugin"})
 

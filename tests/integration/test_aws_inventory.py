@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import boto3
 import pytest
 import yaml
 from harness import ROOT, project_env, run, tail
 
-spec = importlib.util.spec_from_file_location("aws_fault_proxy", ROOT / "scripts" / "aws_fault_proxy.py")
-aws_fault_proxy = importlib.util.module_from_spec(spec)
-sys.modules["aws_fault_proxy"] = aws_fault_proxy  # dataclasses look their module up there
-spec.loader.exec_module(aws_fault_proxy)
+spec = importlib.util.spec_from_file_location("aws_emulator", ROOT / "scripts" / "aws_emulator.py")
+aws_emulator = importlib.util.module_from_spec(spec)
+sys.modules["aws_emulator"] = aws_emulator  # dataclasses look their module up there
+spec.loader.exec_module(aws_emulator)
 
 KEYS = {"aws_access_key_id": "AKIAGROUNDWORKTEST", "aws_secret_access_key": "secret"}
 OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/inventory-read"
@@ -28,12 +24,6 @@ LAB = {  # name: tags, as an operator would tag the lab's hosts with Terraform
     "pg3": {"groundwork:roles": "postgresql", "groundwork:pg_role": "replica", "groundwork:cluster": "main"},
     "backup1": {"groundwork:roles": "backup_repository"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def launch(ec2, image, name, tags, itype="t3.micro"):
@@ -50,19 +40,7 @@ def launch(ec2, image, name, tags, itype="t3.micro"):
 
 @pytest.fixture(scope="module")
 def moto():
-    port = free_port()
-    server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    server, url = aws_emulator.start_moto(str(ROOT / ".venv" / "bin" / "moto_server"))
     seeded = seed(url)
     yield url, seeded
     server.terminate()
@@ -210,7 +188,7 @@ def test_two_accounts_through_assumed_roles(moto, inventory):
 
 def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventory, tmp_path):
     url, _ = moto
-    with aws_fault_proxy.FaultProxy(url) as proxy:
+    with aws_emulator.FaultProxy(url) as proxy:
         options = {
             "endpoint_url": proxy.url,
             "regions": ["us-east-1", "us-west-2"],
@@ -231,7 +209,7 @@ def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventor
 
 def test_throttling_is_retried_and_the_inventory_is_complete(moto, inventory):
     url, _ = moto
-    with aws_fault_proxy.FaultProxy(url, aws_fault_proxy.Faults(throttle_first=4)) as proxy:
+    with aws_emulator.FaultProxy(url, aws_emulator.Faults(throttle_first=4)) as proxy:
         rc, parsed, out = inventory(endpoint_url=proxy.url, regions=["us-east-1", "us-west-2"])
     assert rc == 0, tail(out)
     assert proxy.faults.injected == {"throttle": 4}
@@ -240,7 +218,7 @@ def test_throttling_is_retried_and_the_inventory_is_complete(moto, inventory):
 
 def test_access_denied_in_one_region_lenient_and_strict(moto, inventory):
     url, _ = moto
-    with aws_fault_proxy.FaultProxy(url, aws_fault_proxy.Faults(deny_regions={"us-west-2"})) as proxy:
+    with aws_emulator.FaultProxy(url, aws_emulator.Faults(deny_regions={"us-west-2"})) as proxy:
         rc, parsed, out = inventory(
             endpoint_url=proxy.url, regions=["us-east-1", "us-west-2"], strict_permissions=False
         )
@@ -257,7 +235,7 @@ def test_access_denied_in_one_region_lenient_and_strict(moto, inventory):
 
 def test_bad_credentials_name_region_and_account(moto, inventory):
     url, _ = moto
-    with aws_fault_proxy.FaultProxy(url, aws_fault_proxy.Faults(bad_keys={KEYS["aws_access_key_id"]})) as proxy:
+    with aws_emulator.FaultProxy(url, aws_emulator.Faults(bad_keys={KEYS["aws_access_key_id"]})) as proxy:
         rc, _, out = inventory(endpoint_url=proxy.url, regions=["eu-west-1"])
     assert rc != 0
     assert "AuthFailure" in out

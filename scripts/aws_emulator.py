@@ -1,6 +1,8 @@
-"""A loopback HTTP proxy in front of moto server that adds latency and injects AWS faults.
+"""The AWS emulator of the tests and benchmarks: moto server, and a proxy in front of it.
 
-Used by the AWS inventory integration tests and scripts/bench_inventory.py. Faults are
+start_moto() runs moto server on a free loopback port. FaultProxy is a loopback HTTP proxy
+that adds latency and injects AWS faults. Used by the AWS inventory integration tests and
+scripts/bench_inventory.py. Faults are
 chosen per request from its SigV4 credential scope (access key, region, service):
   latency        seconds added to every request
   throttle_first the first N requests get a throttling error (EC2: RequestLimitExceeded)
@@ -12,6 +14,9 @@ Only ever listens on 127.0.0.1 and forwards to a loopback upstream.
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -58,6 +63,29 @@ class Faults:
             if fault:
                 self.injected[fault] = self.injected.get(fault, 0) + 1
             return fault
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_moto(moto_server: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start moto server on loopback and wait until it answers; returns the process and its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [moto_server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1)  # loopback only
+            return server, url
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    sys.exit("moto server did not start within 20 s")
 
 
 class FaultProxy:
