@@ -33,7 +33,7 @@ PLAYBOOK = """
         answer: 42
     - name: Run a command
       ansible.builtin.command: "true"
-      changed_when: false
+      changed_when: false  # `true` changes nothing; keeps the recap comparable
     - name: Check the fact
       ansible.builtin.assert:
         that: answer == 42

@@ -75,7 +75,7 @@ PLAYBOOKS = {
           tasks:
             - name: List agent keys
               ansible.builtin.command: ssh-add -l
-              changed_when: false
+              changed_when: false  # listing the agent's keys changes nothing
     """,
 }
 
