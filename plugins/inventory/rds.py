@@ -181,34 +181,25 @@ class InventoryModule(AwsInventoryBase):
         rds = account.session.client(
             "rds", region_name=region, endpoint_url=self.get_option("endpoint_url"), config=config
         )
+        listings = (
+            (
+                "listing RDS DB instances",
+                "describe_db_instances",
+                "DBInstances",
+                "DBInstanceArn",
+                "instance",
+                {"Filters": api_filters(self.get_option("filters"))},
+            ),
+            ("listing Aurora clusters", "describe_db_clusters", "DBClusters", "DBClusterArn", "cluster", {}),
+        )
         found = []
-        with aws_call("listing RDS DB instances", region, account.account_id):
-            pages = rds.get_paginator("describe_db_instances").paginate(
-                Filters=api_filters(self.get_option("filters")),
-                PaginationConfig={"PageSize": PAGE_SIZE},
-            )
-            for page in pages:
-                for db in page["DBInstances"]:
-                    found.append(
-                        {
-                            **db,
-                            "_kind": "instance",
-                            "_region": region,
-                            "_account": account.account_id or account_of(db.get("DBInstanceArn")),
-                        }
-                    )
-        with aws_call("listing Aurora clusters", region, account.account_id):
-            pages = rds.get_paginator("describe_db_clusters").paginate(PaginationConfig={"PageSize": PAGE_SIZE})
-            for page in pages:
-                for cluster in page["DBClusters"]:
-                    found.append(
-                        {
-                            **cluster,
-                            "_kind": "cluster",
-                            "_region": region,
-                            "_account": account.account_id or account_of(cluster.get("DBClusterArn")),
-                        }
-                    )
+        for operation, method, key, arn_field, kind, arguments in listings:
+            with aws_call(operation, region, account.account_id):
+                pages = rds.get_paginator(method).paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **arguments)
+                for page in pages:
+                    for item in page[key]:
+                        owner = account.account_id or account_of(item.get(arn_field))
+                        found.append({**item, "_kind": kind, "_region": region, "_account": owner})
         return found
 
     def to_hosts(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
