@@ -116,7 +116,11 @@ from typing import Any
 
 from ansible.errors import AnsibleError
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import aws_call
-from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import AwsInventoryBase, api_filters
+from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import (
+    AwsInventoryBase,
+    api_filters,
+    json_safe,
+)
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session import Account
 
 # EC2's own page size limit: the fewer pages, the fewer round trips.
@@ -196,16 +200,6 @@ def groundwork_groups(tags: dict[str, str], prefix: str) -> list[list[str | None
     return groups
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def host_vars(instance: dict[str, Any], prefix: str, ansible_host: str, include_raw: bool) -> dict[str, Any]:
     tags = tags_of(instance)
     hostvars: dict[str, Any] = {
@@ -222,7 +216,7 @@ def host_vars(instance: dict[str, Any], prefix: str, ansible_host: str, include_
         "vpc_id": instance.get("VpcId"),
         "subnet_id": instance.get("SubnetId"),
         "state": (instance.get("State") or {}).get("Name"),
-        "launch_time": _json_safe(instance.get("LaunchTime")),
+        "launch_time": json_safe(instance.get("LaunchTime")),
         "tags": tags,
     }
     address = field_value(instance, ansible_host)
@@ -231,7 +225,7 @@ def host_vars(instance: dict[str, Any], prefix: str, ansible_host: str, include_
     if prefix + "cluster" in tags:
         hostvars["groundwork_pg_cluster"] = tags[prefix + "cluster"]
     if include_raw:
-        hostvars["ec2_raw"] = _json_safe({k: v for k, v in instance.items() if not k.startswith("_")})
+        hostvars["ec2_raw"] = json_safe({k: v for k, v in instance.items() if not k.startswith("_")})
     return hostvars
 
 

@@ -87,7 +87,11 @@ import re
 from typing import Any
 
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import aws_call
-from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import AwsInventoryBase, api_filters
+from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory import (
+    AwsInventoryBase,
+    api_filters,
+    json_safe,
+)
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session import Account
 
 PAGE_SIZE = 100  # the RDS API's largest page
@@ -138,9 +142,7 @@ def host_vars(db: dict[str, Any], role: str | None, prefix: str, include_raw: bo
     if prefix + "cluster" in tags:
         hostvars["groundwork_pg_cluster"] = tags[prefix + "cluster"]
     if include_raw:
-        hostvars["rds_raw"] = {
-            k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in db.items() if not k.startswith("_")
-        }
+        hostvars["rds_raw"] = json_safe({k: v for k, v in db.items() if not k.startswith("_")})
     return hostvars
 
 

@@ -19,6 +19,17 @@ from ansible_collections.groundwork.infra.plugins.plugin_utils import aws_sessio
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import AwsPermissionError
 
 
+def json_safe(value: Any) -> Any:
+    """API records with datetimes (at any depth) as ISO strings, so that hosts cache as JSON."""
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
 def api_filters(filters: dict[str, Any]) -> list[dict[str, Any]]:
     """{name: value or [values]} as the Filters list EC2 and RDS Describe* calls take."""
     return [
