@@ -1,0 +1,183 @@
+# Copyright: groundwork.infra contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pg_topology: the PostgreSQL clusters an inventory describes, and what is wrong with them."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pg_topology
+short_description: The PostgreSQL clusters an inventory describes, and what is wrong with them
+version_added: 0.1.0
+description:
+  - Reads the inventory's contract (see the collection README) and returns one entry per cluster.
+  - A host belongs to the cluster named by its C(groundwork_pg_cluster) (default V(main)); it is
+    the primary when it is in group C(postgresql_primary) and a replica when it is in
+    C(postgresql_replica). A replica streams from C(postgresql_replication_upstream) when set
+    (cascading), otherwise from the primary.
+  - The C(problems) of the result list every inconsistency in words an operator can act on;
+    the playbooks fail on them before any host changes.
+options:
+  _input:
+    description: The inventory's C(groups).
+    type: dict
+    required: true
+  hostvars:
+    description: The inventory's C(hostvars).
+    type: dict
+    required: true
+  primaries:
+    description: Cluster name to the host that is to be taken as its primary instead of the inventory's.
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Show the clusters
+  ansible.builtin.debug:
+    msg: "{{ groups | groundwork.infra.pg_topology(hostvars) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: Keyed by cluster name.
+  type: dict
+  contains:
+    clusters:
+      description: Per cluster, C(primary), C(replicas), C(members), C(upstream) (replica to the
+        host it streams from), C(tier) (1 for a replica of the primary, 2 for one cascading from
+        it), C(slot) (member to the name of its replication slot) and C(address) (member to
+        C(postgresql_address), else its default IPv4 address from facts).
+    problems:
+      description: One sentence per inconsistency; empty when the inventory makes sense.
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+PRIMARY_GROUP = "postgresql_primary"
+REPLICA_GROUP = "postgresql_replica"
+MAX_TIER = 2
+
+
+def slot_name(host: str) -> str:
+    """A replication slot name for a host: lower case letters, digits and underscores only."""
+    return "gw_" + re.sub(r"[^a-z0-9_]", "_", host.lower())[:60]
+
+
+def _host_var(hostvars: dict, host: str, name: str, default: str) -> str:
+    value = hostvars[host].get(name, default) if host in hostvars else default
+    return str(value) if value not in (None, "") else default
+
+
+def _address(hostvars: dict, host: str) -> str | None:
+    """Where the other members reach a host: postgresql_address, else its default IPv4 address."""
+    chosen = _host_var(hostvars, host, "postgresql_address", "")
+    if chosen:
+        return chosen
+    facts = hostvars.get(host, {}).get("ansible_facts", {}) if host in hostvars else {}
+    return facts.get("default_ipv4", {}).get("address")
+
+
+def _cluster_of(groups: dict, hostvars: dict) -> dict[str, str]:
+    hosts = list(dict.fromkeys([*groups.get(PRIMARY_GROUP, []), *groups.get(REPLICA_GROUP, [])]))
+    return {host: _host_var(hostvars, host, "groundwork_pg_cluster", "main") for host in hosts}
+
+
+def _tiers(name: str, upstream: dict[str, str], primary: str | None, problems: list[str]) -> dict[str, int]:
+    tier: dict[str, int] = {}
+    for replica in upstream:
+        seen, node = [replica], upstream[replica]
+        while node != primary and node in upstream and node not in seen:
+            seen.append(node)
+            node = upstream[node]
+        if node in seen:
+            problems.append(f"cluster {name}: replication upstreams form a loop: {' -> '.join([*seen, node])}")
+        elif node == primary and primary is not None:
+            tier[replica] = len(seen)
+            if len(seen) > MAX_TIER:
+                problems.append(
+                    f"cluster {name}: {replica} is {len(seen)} hops from the primary; "
+                    f"cascading deeper than {MAX_TIER} is not supported"
+                )
+    return tier
+
+
+def pg_topology(groups: dict, hostvars: dict, primaries: dict | None = None) -> dict:
+    if not isinstance(groups, dict):
+        raise AnsibleFilterError("pg_topology: the input must be the inventory's groups")
+    primaries = primaries or {}
+    both = sorted(set(groups.get(PRIMARY_GROUP, [])) & set(groups.get(REPLICA_GROUP, [])))
+    problems = [f"{host} is in both {PRIMARY_GROUP} and {REPLICA_GROUP}" for host in both]
+    cluster_of = _cluster_of(groups, hostvars)
+    clusters: dict[str, dict] = {}
+    for name in sorted(set(cluster_of.values())):
+        members = sorted(h for h, c in cluster_of.items() if c == name)
+        listed = [h for h in members if h in groups.get(PRIMARY_GROUP, [])]
+        if name in primaries:
+            if primaries[name] not in members:
+                problems.append(f"cluster {name}: {primaries[name]} is not one of its members ({', '.join(members)})")
+            listed = [primaries[name]]
+        replicas = [h for h in members if h not in listed]
+        if len(listed) > 1:
+            problems.append(f"cluster {name} has {len(listed)} primaries ({', '.join(listed)}); exactly one is allowed")
+        elif not listed:
+            problems.append(f"cluster {name} has no primary; its replicas {', '.join(replicas)} need one")
+        primary = listed[0] if len(listed) == 1 else None
+        upstream = {}
+        for replica in replicas:
+            chosen = _host_var(hostvars, replica, "postgresql_replication_upstream", "")
+            if name in primaries or not chosen:
+                # After a switchover or failover every replica streams from the new primary.
+                chosen = primary or ""
+            elif chosen not in members or chosen == replica:
+                problems.append(
+                    f"cluster {name}: {replica} has postgresql_replication_upstream={chosen}, "
+                    "which is not another member of its cluster"
+                )
+                chosen = primary or ""
+            upstream[replica] = chosen
+        clusters[name] = {
+            "primary": primary,
+            "replicas": replicas,
+            "members": members,
+            "upstream": upstream,
+            "tier": _tiers(name, upstream, primary, problems),
+            "slot": {host: slot_name(host) for host in members},
+            "address": {host: _address(hostvars, host) for host in members},
+        }
+    return {"clusters": clusters, "problems": problems}
+
+
+def pg_member_hba(cluster: dict, host: str, user: str, tls: bool = True) -> list[dict[str, str]]:
+    """pg_hba rules letting the other members of a cluster in as the replication user.
+
+    Every member may become the primary, so every member lets every other one stream
+    (database "replication") and run pg_rewind (database "postgres").
+    """
+    rules = []
+    for member in cluster["members"]:
+        if member == host:
+            continue
+        address = cluster["address"].get(member)
+        if not address:
+            raise AnsibleFilterError(
+                f"pg_member_hba: no address for {member}; gather its facts or set postgresql_address"
+            )
+        for database in ("replication", "postgres"):
+            rules.append(
+                {
+                    "contype": "hostssl" if tls else "host",
+                    "databases": database,
+                    "users": user,
+                    "address": address if "/" in address else f"{address}/{128 if ':' in address else 32}",
+                    "method": "scram-sha-256",
+                    "comment": f"member {member}",
+                }
+            )
+    return rules
+
+
+class FilterModule:
+    def filters(self) -> dict[str, object]:
+        return {"pg_topology": pg_topology, "pg_member_hba": pg_member_hba}
