@@ -59,7 +59,13 @@ from ansible.errors import AnsibleFilterError
 WORKLOADS = ("oltp", "web", "mixed", "dw", "desktop")
 STORAGE_COSTS = {"ssd": (1.1, 200), "hdd": (4.0, 2), "san": (1.1, 300)}
 CONNECTIONS = {"oltp": 300, "web": 200, "mixed": 100, "dw": 40, "desktop": 20}
-WAL_SIZES_MB = {"oltp": (2048, 8192), "web": (1024, 4096), "mixed": (1024, 4096), "dw": (4096, 16384), "desktop": (100, 2048)}
+WAL_SIZES_MB = {
+    "oltp": (2048, 8192),
+    "web": (1024, 4096),
+    "mixed": (1024, 4096),
+    "dw": (4096, 16384),
+    "desktop": (100, 2048),
+}
 MAINTENANCE_CAP_MB = 2048
 # Below this much memory PostgreSQL's own defaults are as good as anything computed.
 MIN_MEMORY_MB = 256
@@ -125,7 +131,9 @@ def pg_tune(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise AnsibleFilterError(f"pg_tune: {name} must be a positive whole number, not {value!r}")
     if memory_mb < MIN_MEMORY_MB:
-        raise AnsibleFilterError(f"pg_tune: {memory_mb} MiB is below the {MIN_MEMORY_MB} MiB PostgreSQL needs to be tuned")
+        raise AnsibleFilterError(
+            f"pg_tune: {memory_mb} MiB is below the {MIN_MEMORY_MB} MiB PostgreSQL needs to be tuned"
+        )
     connections = max_connections or CONNECTIONS[workload]
     parallel = _parallelism(cpus, workload)
     gather_workers = int(parallel.get("max_parallel_workers_per_gather", "1"))

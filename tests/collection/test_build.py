@@ -36,18 +36,38 @@ def test_installed_collection_lists_its_roles(installed):
     listed = run(["ansible-doc", "-t", "role", "-l", "groundwork.infra"], env=env)
     assert listed.returncode == 0, tail(listed.stderr)
     assert "groundwork.infra.server" in listed.stdout
+    assert "groundwork.infra.postgresql" in listed.stdout
     assert str(target) in run(["ansible-galaxy", "collection", "list", "groundwork.infra"], env=env).stdout
 
 
 def test_installed_role_documents_its_inputs(installed):
     _, _, env = installed
-    doc = run(["ansible-doc", "-t", "role", "groundwork.infra.server"], env=env)
+    for role, option in (("server", "server_admin_users"), ("postgresql", "postgresql_replication_password")):
+        doc = run(["ansible-doc", "-t", "role", f"groundwork.infra.{role}"], env=env)
+        assert doc.returncode == 0, tail(doc.stderr)
+        assert option in doc.stdout
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "text"),
+    [
+        ("module", "pg_replication_info", "max_lag_bytes"),
+        ("filter", "pg_tune", "workload"),
+        ("filter", "pg_topology", "problems"),
+        ("connection", "podman_exec", "pipelining"),
+        ("inventory", "ec2", "groundwork:roles"),
+    ],
+)
+def test_installed_plugins_render_their_documentation(installed, kind, name, text):
+    _, _, env = installed
+    doc = run(["ansible-doc", "-t", kind, f"groundwork.infra.{name}"], env=env)
     assert doc.returncode == 0, tail(doc.stderr)
-    assert "server_admin_users" in doc.stdout
+    assert text in doc.stdout
 
 
 def test_installed_playbooks_resolve_by_name(installed):
     _, _, env = installed
-    for playbook in ("groundwork.infra.site", "groundwork.infra.server"):
+    playbooks = ("site", "server", "postgresql", "pg_add_replica", "pg_switchover", "pg_failover", "pg_rejoin")
+    for playbook in (f"groundwork.infra.{name}" for name in playbooks):
         check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook], env=env)
         assert check.returncode == 0, tail(check.stdout + check.stderr)

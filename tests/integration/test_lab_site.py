@@ -63,6 +63,41 @@ def test_wrongly_typed_variable_fails_before_any_task(lab_env):
     assert "TASK [groundwork.infra.server : Install base packages]" not in out
 
 
+# Each bad inventory is the lab's plus one small file; the preflight play must stop it before any
+# host changes (the lab is still empty here: nothing has run yet).
+BAD_INVENTORIES = {
+    "two primaries": (
+        {"all": {"children": {"postgresql_primary": {"hosts": {"pg2": {}}}}}},
+        "cluster main has 2 primaries (pg1, pg2); exactly one is allowed",
+    ),
+    "a replica whose cluster has no primary": (
+        {"all": {"hosts": {"pg3": {"groundwork_pg_cluster": "reporting"}}}},
+        "cluster reporting has no primary; its replicas pg3 need one",
+    ),
+    "a wrongly typed variable": (
+        {"all": {"vars": {"postgresql_synchronous_quorum": "two"}}},
+        "postgresql_synchronous_quorum",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INVENTORIES))
+def test_bad_postgresql_inventory_fails_in_preflight(lab_env, tmp_path, case):
+    extra, message = BAD_INVENTORIES[case]
+    (tmp_path / "extra.yml").write_text(json.dumps(extra))
+    result = run(
+        ["ansible-playbook", "-i", str(ROOT / "inventories" / "lab"), "-i", str(tmp_path / "extra.yml"),
+         "groundwork.infra.postgresql"],
+        env=lab_env,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in out, tail(out)
+    assert "PLAY [Check the PostgreSQL inventory before any host changes]" in out
+    assert "PLAY [Configure the primaries]" not in out
+    assert {host: c["changed"] for host, c in recap(out).items() if c["changed"]} == {}
+
+
 def test_site_first_run_configures_every_host(lab_env):
     rc, out = playbook(lab_env, "groundwork.infra.site")
     assert rc == 0, tail(out)
@@ -77,6 +112,23 @@ def test_site_second_run_changes_nothing(lab_env):
     counters = recap(out)
     assert set(counters) == LAB_HOSTS
     assert {h: c["changed"] for h, c in counters.items() if c["changed"]} == {}, tail(out)
+
+
+def test_lab_cluster_streams_to_both_replicas_over_tls(lab_env):
+    result = run(
+        ["ansible", "-i", str(ROOT / "inventories" / "lab"), "pg1", "-b", "--become-user", "postgres", "-o",
+         "-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2"],
+        env=lab_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    state = json.loads(result.stdout.split("=>", 1)[1])
+    assert state["role"] == "primary"
+    assert sorted((r["application_name"], r["state"], r["ssl"]) for r in state["replicas"]) == [
+        ("gw_pg2", "streaming", True),
+        ("gw_pg3", "streaming", True),
+    ]
+    slots = sorted((slot["slot_name"], slot["active"]) for slot in state["slots"])
+    assert slots == [("gw_pg2", True), ("gw_pg3", True)]
 
 
 def test_site_check_mode_on_the_converged_lab_predicts_no_change(lab_env):
