@@ -69,7 +69,7 @@ def app_conninfo(hosts: list[str]) -> str:
     )
 
 
-@dataclass
+@dataclass(eq=False)  # a Thread must stay hashable
 class Writer(threading.Thread):
     """Inserts numbered rows one transaction at a time, reconnecting to whichever member is primary.
 
