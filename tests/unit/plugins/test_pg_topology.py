@@ -77,7 +77,11 @@ def test_new_primary_repoints_every_replica():
         ),
         (
             LAB,
-            hostvars(pg1={}, pg2={"postgresql_replication_upstream": "pg3"}, pg3={"postgresql_replication_upstream": "pg2"}),
+            hostvars(
+                pg1={},
+                pg2={"postgresql_replication_upstream": "pg3"},
+                pg3={"postgresql_replication_upstream": "pg2"},
+            ),
             "cluster main: replication upstreams form a loop: pg2 -> pg3 -> pg2",
         ),
         (

@@ -60,7 +60,8 @@ def test_explicit_max_connections_sizes_work_mem():
 
 def test_every_value_is_a_string_postgresql_conf_takes():
     for name, value in pg_tune(3000, cpus=6, workload="oltp").items():
-        assert isinstance(value, str) and value, name
+        assert isinstance(value, str), name
+        assert value, name
 
 
 @pytest.mark.parametrize(
