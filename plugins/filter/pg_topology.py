@@ -86,8 +86,8 @@ def _cluster_of(groups: dict, hostvars: dict) -> dict[str, str]:
 
 def _tiers(name: str, upstream: dict[str, str], primary: str | None, problems: list[str]) -> dict[str, int]:
     tier: dict[str, int] = {}
-    for replica in upstream:
-        seen, node = [replica], upstream[replica]
+    for replica, first_hop in upstream.items():
+        seen, node = [replica], first_hop
         while node != primary and node in upstream and node not in seen:
             seen.append(node)
             node = upstream[node]

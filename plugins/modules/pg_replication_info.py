@@ -159,6 +159,7 @@ queries:
 
 import time
 from decimal import Decimal
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.community.postgresql.plugins.module_utils.postgres import (
@@ -212,18 +213,18 @@ def _plain(value: object) -> object:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def fetch(cursor, query: str) -> list[dict]:
+def fetch(cursor: Any, query: str) -> list[dict]:
     """Rows as dicts, whether psycopg2 (tuples) or psycopg 3 (dict_row) made the cursor."""
     cursor.execute(query)
     names = [column[0] for column in cursor.description]
     rows = []
     for row in cursor.fetchall():
         values = row.values() if isinstance(row, dict) else row
-        rows.append({name: _plain(value) for name, value in zip(names, values)})
+        rows.append({name: _plain(value) for name, value in zip(names, values, strict=True)})
     return rows
 
 
-def read_state(cursor) -> dict:
+def read_state(cursor: Any) -> dict:
     server = fetch(cursor, SERVER_QUERY)[0]
     receiver_rows = fetch(cursor, RECEIVER_QUERY) if server["in_recovery"] else []
     receiver = receiver_rows[0] if receiver_rows else {}

@@ -11,6 +11,8 @@ PRIMARY = testinfra.get_host("podman://gw-pgc1")
 REPLICAS = [testinfra.get_host("podman://gw-pgc2"), testinfra.get_host("podman://gw-pgc3")]
 OUTSIDER = testinfra.get_host("podman://gw-pgc-outsider")
 MEMBERS = [PRIMARY, *REPLICAS]
+LAG = "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)"
+APP = "PGPASSWORD=molecule-app-not-secret psql -XAtq %s -c"
 
 
 def sql(host, query, db="postgres"):
@@ -68,9 +70,7 @@ def test_replicas_catch_up_to_zero_lag():
     sql(PRIMARY, "CHECKPOINT")
     deadline = time.monotonic() + 30
     while True:
-        lags = sql(
-            PRIMARY, "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), -1) FROM pg_stat_replication"
-        )
+        lags = sql(PRIMARY, f"SELECT coalesce(max({LAG}), -1) FROM pg_stat_replication")
         if lags == "0":
             break
         assert time.monotonic() < deadline, f"replay lag still {lags} bytes after 30 s"
@@ -91,12 +91,12 @@ def test_applications_connect_with_verified_tls_and_never_in_clear():
     assert OUTSIDER.run("echo %s | base64 -d > /tmp/cluster-ca.crt", ca).rc == 0
     conninfo = f"host={address(PRIMARY)} user=app dbname=app"
     verified = OUTSIDER.run(
-        "PGPASSWORD=molecule-app-not-secret psql -XAtq %s -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'",
+        APP + " 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'",
         f"{conninfo} sslmode=verify-full sslrootcert=/tmp/cluster-ca.crt",
     )
     assert verified.rc == 0, verified.stderr
     assert verified.stdout.strip() == "t"
-    clear = OUTSIDER.run("PGPASSWORD=molecule-app-not-secret psql -XAtq %s -c 'SELECT 1'", f"{conninfo} sslmode=disable")
+    clear = OUTSIDER.run(APP + " 'SELECT 1'", f"{conninfo} sslmode=disable")
     assert clear.rc != 0
     assert "no pg_hba.conf entry" in clear.stderr
 
