@@ -49,6 +49,19 @@ options:
     description: The pgBackRest configuration file, when not the default C(/etc/pgbackrest/pgbackrest.conf).
     type: path
     version_added: 0.1.0
+  lock_file:
+    description:
+      - Hold an exclusive lock on this file (C(flock)) while the backup runs, and wait for it first.
+      - The pgbackrest role's scheduled backups take the same lock
+        (C(/var/spool/pgbackrest/backup-<stanza>.lock)), so a backup asked for while a scheduled one
+        runs waits for it instead of failing on pgBackRest's own lock.
+    type: path
+    version_added: 0.1.0
+  lock_timeout:
+    description: Seconds to wait for O(lock_file) before failing.
+    type: int
+    default: 3600
+    version_added: 0.1.0
 requirements:
   - pgbackrest on the managed host
 notes:
@@ -95,7 +108,9 @@ cmd:
   elements: str
 """
 
+import fcntl
 import time
+from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.groundwork.infra.plugins.module_utils.pgbackrest import (
@@ -122,6 +137,28 @@ def read_stanza(module: AnsibleModule, executable: str, stanza: str) -> dict:
     return found
 
 
+@contextmanager
+def held(module: AnsibleModule, path: str | None, timeout: int):
+    """The flock the scheduled backups of the stanza take, held for the duration of the block."""
+    if not path:
+        yield
+        return
+    with open(path, "a", encoding="utf-8") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    module.fail_json(msg=f"another backup held {path} for more than {timeout} s")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -130,6 +167,8 @@ def main() -> None:
             "newer_than": {"type": "str"},
             "annotations": {"type": "dict", "default": {}},
             "config": {"type": "path"},
+            "lock_file": {"type": "path"},
+            "lock_timeout": {"type": "int", "default": 3600},
         },
         supports_check_mode=True,
     )
@@ -155,7 +194,8 @@ def main() -> None:
     options = [f"--type={backup_type}"]
     options += [f"--annotation={key}={value}" for key, value in sorted(module.params["annotations"].items())]
     args = pgbackrest_args(executable, module.params["config"], stanza, "backup", *options)
-    run_pgbackrest(module, args)
+    with held(module, module.params["lock_file"], module.params["lock_timeout"]):
+        run_pgbackrest(module, args)
     newest = read_stanza(module, executable, stanza)["newest_backup"]
     module.exit_json(changed=True, ran=True, reason=reason, backup=newest, cmd=args)
 

@@ -42,7 +42,13 @@ def test_installed_collection_lists_its_roles(installed):
 
 def test_installed_role_documents_its_inputs(installed):
     _, _, env = installed
-    for role, option in (("server", "server_admin_users"), ("postgresql", "postgresql_replication_password")):
+    roles = (
+        ("server", "server_admin_users"),
+        ("postgresql", "postgresql_replication_password"),
+        ("pgbackrest", "pgbackrest_repo_cipher_password"),
+        ("pgbackrest", "pgbackrest_restore_overwrite"),
+    )
+    for role, option in roles:
         doc = run(["ansible-doc", "-t", "role", f"groundwork.infra.{role}"], env=env)
         assert doc.returncode == 0, tail(doc.stderr)
         assert option in doc.stdout
@@ -52,6 +58,8 @@ def test_installed_role_documents_its_inputs(installed):
     ("kind", "name", "text"),
     [
         ("module", "pg_replication_info", "max_lag_bytes"),
+        ("module", "pgbackrest_info", "newest_backup_age"),
+        ("module", "pgbackrest_backup", "newer_than"),
         ("filter", "pg_tune", "workload"),
         ("filter", "pg_topology", "problems"),
         ("connection", "podman_exec", "pipelining"),
@@ -67,7 +75,10 @@ def test_installed_plugins_render_their_documentation(installed, kind, name, tex
 
 def test_installed_playbooks_resolve_by_name(installed):
     _, _, env = installed
-    playbooks = ("site", "server", "postgresql", "pg_add_replica", "pg_switchover", "pg_failover", "pg_rejoin")
+    playbooks = (
+        "site", "server", "postgresql", "pg_add_replica", "pg_switchover", "pg_failover", "pg_rejoin",
+        "backup", "backup_now", "restore", "verify_backup",
+    )
     for playbook in (f"groundwork.infra.{name}" for name in playbooks):
         check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook], env=env)
         assert check.returncode == 0, tail(check.stdout + check.stderr)

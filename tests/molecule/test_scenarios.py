@@ -5,6 +5,7 @@ Each scenario's steps share its instances (class scope); destroy runs whatever h
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from harness import ROOT, project_env, recap, run, tail
+import backup_drill as bd
 from pg_drill import MEMBERS, ClusterInventory, Writer, app_conninfo, container_address, rows_on
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -167,6 +169,141 @@ def test_failover_then_rejoin_heals_the_cluster(converged: str, cluster: Cluster
     # Whole again: the scenario's own checks pass on the healed cluster.
     rc, out = molecule(converged, "verify")
     assert rc == 0, tail(out, 120)
+
+
+# The backup drill, on the pgbackrest scenario's instances once they have passed the steps above.
+BACKUP = pytest.mark.parametrize("converged", ["pgbackrest"], indirect=True)
+LEDGER = "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) FROM ledger"
+
+
+@pytest.fixture(scope="module")
+def backups(converged: str, tmp_path_factory: pytest.TempPathFactory) -> bd.ScenarioInventory:
+    return bd.ScenarioInventory(tmp_path_factory.mktemp("backups"))
+
+
+@BACKUP
+def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(converged: str, backups: bd.ScenarioInventory) -> None:
+    bd.sql(bd.PRIMARY, "CREATE TABLE ledger (id bigint PRIMARY KEY, note text)")
+    bd.sql(bd.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 1000) g")
+    rc, out = backups.playbook("backup_now", "-e", "pgbackrest_backup_type=full")
+    assert rc == 0, tail(out)
+    assert "main: took " in said(out)
+    bd.sql(bd.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1001, 2000) g")
+    time.sleep(1)
+    target_time = bd.sql(bd.PRIMARY, "SELECT now()")
+    at_target = bd.sql(bd.PRIMARY, LEDGER)
+    time.sleep(1)
+    bd.sql(bd.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(2001, 3000) g")
+    bd.repository("check")  # the WAL past the target is archived
+
+    request = {"pgbackrest_restore_host": bd.RESTORE, "pgbackrest_restore_target_type": "time",
+               "pgbackrest_restore_target": target_time}
+    rc, out = backups.playbook("restore", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    print(f"\npoint-in-time restore to {target_time}: ledger {at_target} on the primary then, "
+          f"{bd.sql(bd.RESTORE, LEDGER)} restored")
+    assert bd.sql(bd.RESTORE, LEDGER) == at_target
+    assert bd.sql(bd.RESTORE, "SELECT min(id), max(id) FROM ledger") == "1|2000"
+    assert bd.sql(bd.RESTORE, "SELECT pg_is_in_recovery(), current_setting('archive_mode')") == "f|off"
+
+
+@BACKUP
+def test_restore_over_the_running_primary_is_refused_and_changes_nothing(
+    converged: str, backups: bd.ScenarioInventory
+) -> None:
+    before = bd.sql(bd.PRIMARY, LEDGER)
+    rc, out = backups.playbook("restore", "-e", f"pgbackrest_restore_host={bd.PRIMARY}")
+    assert rc != 0
+    assert f"{bd.PRIMARY} holds live PostgreSQL data (/var/lib/postgresql/15/main" in said(out), tail(out)
+    assert "the primary of cluster main). A restore there would replace it, so nothing was changed." in said(out)
+    assert unchanged(out) == {bd.PRIMARY: 0}, tail(out)
+    assert bd.sql(bd.PRIMARY, "SELECT pg_is_in_recovery()") == "f"
+    assert bd.sql(bd.PRIMARY, LEDGER) == before
+
+
+@BACKUP
+def test_incremental_backups_while_pgbench_writes(converged: str, backups: bd.ScenarioInventory) -> None:
+    bd.on(bd.PRIMARY, "pgbench", "-i", "-q", "-s", "10", "postgres", user="postgres")
+    bench = subprocess.Popen(
+        ["podman", "exec", bd.PRIMARY, "runuser", "-u", "postgres", "--", "pgbench", "-c", "4", "-j", "2", "-T", "60", "postgres"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=project_env(),
+    )
+    lag = bd.ArchiveLag()
+    lag.start()
+    taken = []
+    for _ in range(2):
+        rc, out = backups.playbook("backup_now", "-e", "pgbackrest_backup_type=incr")
+        assert rc == 0, tail(out)
+        taken.append(bd.repository_info()["backup"][-1])
+    bench_out, _ = bench.communicate(timeout=300)
+    lag.stop()
+    assert bench.returncode == 0, bench_out
+    assert [b["type"] for b in taken] == ["incr", "incr"]
+    assert taken[1]["prior"] == taken[0]["label"]
+    tps = next((line for line in bench_out.splitlines() if line.startswith("tps")), "tps ?")
+    print(f"\nincrementals under pgbench ({tps.split('(')[0].strip()}): "
+          + ", ".join(f"{b['label']} {b['timestamp']['stop'] - b['timestamp']['start']} s" for b in taken)
+          + f"; WAL archive lag over {len(lag.samples)} samples: max {max(lag.samples) / 2**20:.1f} MiB, "
+          f"mean {sum(lag.samples) / len(lag.samples) / 2**20:.1f} MiB")
+    # Archiving kept up: once writes stop, everything written is archived, without a failure.
+    bd.repository("check")
+    assert bd.sql(bd.PRIMARY, "SELECT failed_count FROM pg_stat_archiver") == "0"
+
+
+@BACKUP
+def test_a_backup_taken_from_the_standby_restores(converged: str, backups: bd.ScenarioInventory) -> None:
+    sources = bd.backup_log_sources()
+    standby, primary = bd.address(bd.STANDBY), bd.address(bd.PRIMARY)
+    assert sources.get(standby, 0) > sources.get(primary, 0), f"files copied per host: {sources}"
+    label = bd.repository_info()["backup"][-1]["label"]
+    accounts = bd.sql(bd.PRIMARY, "SELECT count(*) FROM pgbench_accounts")
+    request = {"pgbackrest_restore_host": bd.RESTORE, "pgbackrest_restore_set": label,
+               "pgbackrest_restore_target_type": "immediate", "pgbackrest_restore_overwrite": True}
+    rc, out = backups.playbook("restore", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    assert f"from backup {label} on {bd.RESTORE}" in said(out)
+    assert "The data it replaced is kept in /var/lib/postgresql/15/main.before-restore-" in said(out)
+    assert bd.sql(bd.RESTORE, "SELECT count(*) FROM pgbench_accounts") == accounts
+    assert bd.sql(bd.RESTORE, "SELECT count(*) FROM ledger") == "3000"
+    kept = bd.on(bd.RESTORE, "ls", "/var/lib/postgresql/15").split()
+    assert any(name.startswith("main.before-restore-") for name in kept), kept
+
+
+@BACKUP
+def test_backup_module_backs_up_only_when_needed(converged: str, backups: bd.ScenarioInventory) -> None:
+    count = len(bd.repository_info()["backup"])
+    rc, result = backups.module(bd.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=full newer_than=1d")
+    assert rc == 0 and result["changed"] is False and result["ran"] is False, result
+    assert result["backup"]["type"] == "full"
+    rc, result = backups.module(bd.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=incr newer_than=1s", "--check")
+    assert rc == 0 and result["changed"] is True and result["ran"] is True, result
+    rc, result = backups.module(bd.REPO, "groundwork.infra.pgbackrest_info", "stanza=main")
+    assert rc == 0 and result["stanza"]["ok"] is True
+    assert len(result["stanza"]["backups"]) == count, "check mode took a backup"
+    assert result["stanza"]["newest_backup_age"] < 3600
+
+
+@BACKUP
+def test_verify_backup_proves_the_newest_backup(converged: str, backups: bd.ScenarioInventory) -> None:
+    request = {"pgbackrest_verify_tables": ["ledger", "pgbench_accounts"]}
+    rc, out = backups.playbook("verify_backup", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    assert "restores, and the restored data matches the primary" in said(out)
+    assert "pg_amcheck: no corruption found" in said(out)
+
+
+@BACKUP
+def test_a_corrupted_repository_file_is_caught(converged: str, backups: bd.ScenarioInventory) -> None:
+    label = bd.repository_info()["backup"][-1]["label"]
+    backup_dir = f"/var/lib/pgbackrest/backup/main/{label}/pg_data"
+    victim = bd.on(bd.REPO, "sh", "-c", f"find {backup_dir} -type f -printf '%s %p\\n' | sort -n | tail -1").split()[1]
+    bd.on(bd.REPO, "sh", "-c", f"printf 'corrupted' | dd of={victim} bs=1 seek=100 conv=notrunc status=none")
+    verified = bd.repository("--log-level-console=info", "verify")
+    assert f"backup: {label}, status: invalid" in verified, verified
+    rc, out = backups.playbook("verify_backup")
+    assert rc != 0
+    assert f"Backup {label} of stanza main FAILED verification" in said(out), tail(out)
+    assert "does not match expected checksum" in said(out), tail(out)
 
 
 def test_scenario_dirs_exist() -> None:
