@@ -22,7 +22,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -66,17 +65,47 @@ def task_seconds(output: str, task: str) -> float:
     return float(match.group(1)) if match else float("nan")
 
 
+def copy_tree(source: str, source_dir: str, target: str, target_dir: str) -> float:
+    """Seconds a plain, uncompressed copy of a directory from one host to another takes (tar through pipes)."""
+    sh(["podman", "exec", PREFIX + target, "mkdir", "-p", target_dir])
+    seconds, _ = timed(
+        f"podman exec {PREFIX}{source} tar -C {source_dir} -cf - ."
+        f" | podman exec -i {PREFIX}{target} tar -C {target_dir} -xf -"
+    )
+    return seconds
+
+
 def archive_lag_samples(seconds: int) -> tuple[list[int], str]:
     """Lag samples (bytes) taken once a second while pgbench writes, and pgbench's tps line."""
     bench = subprocess.Popen(
-        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--",
-         "pgbench", "-c", "4", "-j", "2", "-T", str(seconds), "bench"],
-        env=environment(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            "podman",
+            "exec",
+            PREFIX + "pg1",
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "pgbench",
+            "-c",
+            "4",
+            "-j",
+            "2",
+            "-T",
+            str(seconds),
+            "bench",
+        ],
+        env=environment(),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     samples: list[int] = []
     while bench.poll() is None:
         current, archived = on(
-            "pg1", "psql -XAtc \"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), last_archived_wal FROM pg_stat_archiver\""
+            "pg1",
+            "psql -XAtc \"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), last_archived_wal"
+            ' FROM pg_stat_archiver"',
         ).split("|")
         log, segment = int(archived[8:16], 16), int(archived[16:24], 16)
         samples.append(max(0, int(float(current)) - ((log << 32) + (segment + 1) * WAL_SEGMENT)))
@@ -105,33 +134,59 @@ def main() -> None:
         on("pg1", "psql -XAtc CHECKPOINT")
         size = on("pg1", f"du -sm {DATA} | cut -f1")
 
-        playbook, out = timed(["ansible-playbook", "-i", INVENTORY, "groundwork.infra.backup_now", "-e", "pgbackrest_backup_type=full"])
+        playbook, out = timed(
+            ["ansible-playbook", "-i", INVENTORY, "groundwork.infra.backup_now", "-e", "pgbackrest_backup_type=full"]
+        )
         info = json.loads(on("backup1", "pgbackrest --stanza=main info --output=json", user="pgbackrest"))[0]
         full = info["backup"][-1]
         backup = full["timestamp"]["stop"] - full["timestamp"]["start"]
         repo_mb = full["info"]["repository"]["delta"] / 2**20
 
-        sh(["podman", "exec", PREFIX + "backup1", "mkdir", "-p", "/var/tmp/plain"])
-        plain_out, _ = timed(
-            f"podman exec {PREFIX}pg2 tar -C {DATA} -cf - . | podman exec -i {PREFIX}backup1 tar -C /var/tmp/plain -xf -"
-        )
+        plain_out = copy_tree("pg2", DATA, "backup1", "/var/tmp/plain")
 
         network = f"{PREFIX}groundwork-lab"
-        sh(["podman", "run", "-d", "--name", PREFIX + "restore1", "--hostname", "restore1", "--network", network,
-            "--systemd=always", "localhost/groundwork-debian:12", "/sbin/init"])
+        sh(
+            [
+                "podman",
+                "run",
+                "-d",
+                "--name",
+                PREFIX + "restore1",
+                "--hostname",
+                "restore1",
+                "--network",
+                network,
+                "--systemd=always",
+                "localhost/groundwork-debian:12",
+                "/sbin/init",
+            ]
+        )
         time.sleep(5)
         # The restore host's packages first, so the restore figure is the restore, not apt.
-        sh(["podman", "exec", PREFIX + "restore1", "sh", "-c",
-            "apt-get update -q && apt-get install -y -q --no-install-recommends postgresql-15 pgbackrest openssh-server"])
-        sh(["podman", "exec", PREFIX + "restore1", "sh", "-c", "pg_dropcluster --stop 15 main || true"])
-        request = json.dumps({"pgbackrest_restore_host": "restore1", "pgbackrest_restore_set": full["label"],
-                              "pgbackrest_restore_target_type": "immediate"})
-        restore, out = timed(["ansible-playbook", "-i", INVENTORY, "-i", str(extra), "groundwork.infra.restore", "-e", request])
-        restore_task = task_seconds(out, "groundwork.infra.pgbackrest : Restore")
-        sh(["podman", "exec", PREFIX + "restore1", "mkdir", "-p", "/var/tmp/plain"])
-        plain_back, _ = timed(
-            f"podman exec {PREFIX}backup1 tar -C /var/tmp/plain -cf - . | podman exec -i {PREFIX}restore1 tar -C /var/tmp/plain -xf -"
+        sh(
+            [
+                "podman",
+                "exec",
+                PREFIX + "restore1",
+                "sh",
+                "-c",
+                "apt-get update -q && apt-get install -y -q --no-install-recommends"
+                " postgresql-15 pgbackrest openssh-server",
+            ]
         )
+        sh(["podman", "exec", PREFIX + "restore1", "sh", "-c", "pg_dropcluster --stop 15 main || true"])
+        request = json.dumps(
+            {
+                "pgbackrest_restore_host": "restore1",
+                "pgbackrest_restore_set": full["label"],
+                "pgbackrest_restore_target_type": "immediate",
+            }
+        )
+        restore, out = timed(
+            ["ansible-playbook", "-i", INVENTORY, "-i", str(extra), "groundwork.infra.restore", "-e", request]
+        )
+        restore_task = task_seconds(out, "groundwork.infra.pgbackrest : Restore, to")
+        plain_back = copy_tree("backup1", "/var/tmp/plain", "restore1", "/var/tmp/plain")
 
         samples, tps = archive_lag_samples(args.seconds)
     finally:
@@ -141,15 +196,20 @@ def main() -> None:
 
     samples.sort()
     print(f"pgbench scale {args.scale}: data directory {size} MB")
-    print(f"full backup, pgBackRest start to stop (from the standby):   {backup:7.1f} s  ({repo_mb:.0f} MB in the repository, zstd + aes-256)")
+    print(
+        f"full backup, pgBackRest start to stop (from the standby):   {backup:7.1f} s"
+        f"  ({repo_mb:.0f} MB in the repository, zstd + aes-256)"
+    )
     print(f"  backup_now.yml, whole playbook:                            {playbook:7.1f} s")
     print(f"plain copy of the data directory, standby -> repository:    {plain_out:7.1f} s  (tar, uncompressed)")
     print(f"restore.yml of that backup onto a new host, whole playbook: {restore:7.1f} s")
     print(f"  of which its pgbackrest restore task:                      {restore_task:7.1f} s")
     print(f"plain copy of the data directory, repository -> new host:   {plain_back:7.1f} s")
     print(f"WAL archive lag while pgbench -c 4 writes for {args.seconds} s ({tps.split('(')[0].strip()}):")
-    print(f"  max {samples[-1] / 2**20:.1f} MiB, 95th percentile {samples[int(len(samples) * 0.95)] / 2**20:.1f} MiB, "
-          f"median {samples[len(samples) // 2] / 2**20:.1f} MiB over {len(samples)} samples")
+    print(
+        f"  max {samples[-1] / 2**20:.1f} MiB, 95th percentile {samples[int(len(samples) * 0.95)] / 2**20:.1f} MiB, "
+        f"median {samples[len(samples) // 2] / 2**20:.1f} MiB over {len(samples)} samples"
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 
+from ansible.module_utils.basic import AnsibleModule
+
 # A backup of the key type makes a backup of each listed type unnecessary: a full backup is
 # also the newest differential and incremental starting point, a differential the newest incremental.
 SATISFIES = {
@@ -44,7 +46,7 @@ def pgbackrest_args(executable: str, config: str | None, stanza: str | None, com
     return [*args, *options, command]
 
 
-def run_pgbackrest(module, args: list[str]) -> str:
+def run_pgbackrest(module: AnsibleModule, args: list[str]) -> str:
     """stdout of a pgbackrest command; a failure ends the module naming the command and pgbackrest's message."""
     rc, out, err = module.run_command(args)
     if rc != 0:

@@ -110,6 +110,7 @@ cmd:
 
 import fcntl
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
@@ -138,7 +139,7 @@ def read_stanza(module: AnsibleModule, executable: str, stanza: str) -> dict:
 
 
 @contextmanager
-def held(module: AnsibleModule, path: str | None, timeout: int):
+def held(module: AnsibleModule, path: str | None, timeout: int) -> Iterator[None]:
     """The flock the scheduled backups of the stanza take, held for the duration of the block."""
     if not path:
         yield

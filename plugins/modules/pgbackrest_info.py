@@ -62,7 +62,8 @@ stanzas:
       description: Whether pgbackrest reports the stanza as C(ok) (it exists and has a valid backup).
       type: bool
     status_code:
-      description: pgbackrest's status code (0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data, ...).
+      description: pgbackrest's status code (0 ok, 1 missing stanza path, 2 no valid backups,
+        3 missing stanza data, ...).
       type: int
     status:
       description: pgbackrest's status message.

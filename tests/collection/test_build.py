@@ -76,8 +76,17 @@ def test_installed_plugins_render_their_documentation(installed, kind, name, tex
 def test_installed_playbooks_resolve_by_name(installed):
     _, _, env = installed
     playbooks = (
-        "site", "server", "postgresql", "pg_add_replica", "pg_switchover", "pg_failover", "pg_rejoin",
-        "backup", "backup_now", "restore", "verify_backup",
+        "site",
+        "server",
+        "postgresql",
+        "pg_add_replica",
+        "pg_switchover",
+        "pg_failover",
+        "pg_rejoin",
+        "backup",
+        "backup_now",
+        "restore",
+        "verify_backup",
     )
     for playbook in (f"groundwork.infra.{name}" for name in playbooks):
         check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook], env=env)

@@ -30,7 +30,9 @@ class ScenarioInventory:
         groups: dict[str, dict] = {}
         for platform in config["platforms"]:
             for group in platform["groups"]:
-                groups.setdefault(group, {"hosts": {}})["hosts"][platform["name"]] = provisioner["host_vars"][platform["name"]]
+                groups.setdefault(group, {"hosts": {}})["hosts"][platform["name"]] = provisioner["host_vars"][
+                    platform["name"]
+                ]
         for group, variables in provisioner["group_vars"].items():
             if group != "all":
                 groups[group]["vars"] = variables
@@ -44,7 +46,20 @@ class ScenarioInventory:
     def module(self, host: str, module: str, arguments: str, *options: str) -> tuple[int, dict]:
         """An ad-hoc module run as the repository user; its result as a dict."""
         result = run(
-            ["ansible", "-i", str(self.path), host, "-b", "--become-user", "pgbackrest", "-m", module, "-a", arguments, *options],
+            [
+                "ansible",
+                "-i",
+                str(self.path),
+                host,
+                "-b",
+                "--become-user",
+                "pgbackrest",
+                "-m",
+                module,
+                "-a",
+                arguments,
+                *options,
+            ],
             env=project_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json"),
         )
         # profile_tasks (ansible.cfg) prints lines before and after the JSON document.

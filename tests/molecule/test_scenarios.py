@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import backup_drill as bd
 import psycopg
 import pytest
 from harness import ROOT, project_env, recap, run, tail
-import backup_drill as bd
 from pg_drill import MEMBERS, ClusterInventory, Writer, app_conninfo, container_address, rows_on
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -182,7 +182,9 @@ def backups(converged: str, tmp_path_factory: pytest.TempPathFactory) -> bd.Scen
 
 
 @BACKUP
-def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(converged: str, backups: bd.ScenarioInventory) -> None:
+def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(
+    converged: str, backups: bd.ScenarioInventory
+) -> None:
     bd.sql(bd.PRIMARY, "CREATE TABLE ledger (id bigint PRIMARY KEY, note text)")
     bd.sql(bd.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 1000) g")
     rc, out = backups.playbook("backup_now", "-e", "pgbackrest_backup_type=full")
@@ -196,12 +198,17 @@ def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(converged: st
     bd.sql(bd.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(2001, 3000) g")
     bd.repository("check")  # the WAL past the target is archived
 
-    request = {"pgbackrest_restore_host": bd.RESTORE, "pgbackrest_restore_target_type": "time",
-               "pgbackrest_restore_target": target_time}
+    request = {
+        "pgbackrest_restore_host": bd.RESTORE,
+        "pgbackrest_restore_target_type": "time",
+        "pgbackrest_restore_target": target_time,
+    }
     rc, out = backups.playbook("restore", "-e", json.dumps(request))
     assert rc == 0, tail(out)
-    print(f"\npoint-in-time restore to {target_time}: ledger {at_target} on the primary then, "
-          f"{bd.sql(bd.RESTORE, LEDGER)} restored")
+    print(
+        f"\npoint-in-time restore to {target_time}: ledger {at_target} on the primary then, "
+        f"{bd.sql(bd.RESTORE, LEDGER)} restored"
+    )
     assert bd.sql(bd.RESTORE, LEDGER) == at_target
     assert bd.sql(bd.RESTORE, "SELECT min(id), max(id) FROM ledger") == "1|2000"
     assert bd.sql(bd.RESTORE, "SELECT pg_is_in_recovery(), current_setting('archive_mode')") == "f|off"
@@ -225,8 +232,27 @@ def test_restore_over_the_running_primary_is_refused_and_changes_nothing(
 def test_incremental_backups_while_pgbench_writes(converged: str, backups: bd.ScenarioInventory) -> None:
     bd.on(bd.PRIMARY, "pgbench", "-i", "-q", "-s", "10", "postgres", user="postgres")
     bench = subprocess.Popen(
-        ["podman", "exec", bd.PRIMARY, "runuser", "-u", "postgres", "--", "pgbench", "-c", "4", "-j", "2", "-T", "60", "postgres"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=project_env(),
+        [
+            "podman",
+            "exec",
+            bd.PRIMARY,
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            "pgbench",
+            "-c",
+            "4",
+            "-j",
+            "2",
+            "-T",
+            "60",
+            "postgres",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=project_env(),
     )
     lag = bd.ArchiveLag()
     lag.start()
@@ -241,10 +267,12 @@ def test_incremental_backups_while_pgbench_writes(converged: str, backups: bd.Sc
     assert [b["type"] for b in taken] == ["incr", "incr"]
     assert taken[1]["prior"] == taken[0]["label"]
     tps = next((line for line in bench_out.splitlines() if line.startswith("tps")), "tps ?")
-    print(f"\nincrementals under pgbench ({tps.split('(')[0].strip()}): "
-          + ", ".join(f"{b['label']} {b['timestamp']['stop'] - b['timestamp']['start']} s" for b in taken)
-          + f"; WAL archive lag over {len(lag.samples)} samples: max {max(lag.samples) / 2**20:.1f} MiB, "
-          f"mean {sum(lag.samples) / len(lag.samples) / 2**20:.1f} MiB")
+    print(
+        f"\nincrementals under pgbench ({tps.split('(')[0].strip()}): "
+        + ", ".join(f"{b['label']} {b['timestamp']['stop'] - b['timestamp']['start']} s" for b in taken)
+        + f"; WAL archive lag over {len(lag.samples)} samples: max {max(lag.samples) / 2**20:.1f} MiB, "
+        f"mean {sum(lag.samples) / len(lag.samples) / 2**20:.1f} MiB"
+    )
     # Archiving kept up: once writes stop, everything written is archived, without a failure.
     bd.repository("check")
     assert bd.sql(bd.PRIMARY, "SELECT failed_count FROM pg_stat_archiver") == "0"
@@ -257,8 +285,12 @@ def test_a_backup_taken_from_the_standby_restores(converged: str, backups: bd.Sc
     assert sources.get(standby, 0) > sources.get(primary, 0), f"files copied per host: {sources}"
     label = bd.repository_info()["backup"][-1]["label"]
     accounts = bd.sql(bd.PRIMARY, "SELECT count(*) FROM pgbench_accounts")
-    request = {"pgbackrest_restore_host": bd.RESTORE, "pgbackrest_restore_set": label,
-               "pgbackrest_restore_target_type": "immediate", "pgbackrest_restore_overwrite": True}
+    request = {
+        "pgbackrest_restore_host": bd.RESTORE,
+        "pgbackrest_restore_set": label,
+        "pgbackrest_restore_target_type": "immediate",
+        "pgbackrest_restore_overwrite": True,
+    }
     rc, out = backups.playbook("restore", "-e", json.dumps(request))
     assert rc == 0, tail(out)
     assert f"from backup {label} on {bd.RESTORE}" in said(out)
@@ -273,12 +305,15 @@ def test_a_backup_taken_from_the_standby_restores(converged: str, backups: bd.Sc
 def test_backup_module_backs_up_only_when_needed(converged: str, backups: bd.ScenarioInventory) -> None:
     count = len(bd.repository_info()["backup"])
     rc, result = backups.module(bd.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=full newer_than=1d")
-    assert rc == 0 and result["changed"] is False and result["ran"] is False, result
+    assert (rc, result["changed"], result["ran"]) == (0, False, False), result
     assert result["backup"]["type"] == "full"
-    rc, result = backups.module(bd.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=incr newer_than=1s", "--check")
-    assert rc == 0 and result["changed"] is True and result["ran"] is True, result
+    rc, result = backups.module(
+        bd.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=incr newer_than=1s", "--check"
+    )
+    assert (rc, result["changed"], result["ran"]) == (0, True, True), result
     rc, result = backups.module(bd.REPO, "groundwork.infra.pgbackrest_info", "stanza=main")
-    assert rc == 0 and result["stanza"]["ok"] is True
+    assert rc == 0
+    assert result["stanza"]["ok"] is True
     assert len(result["stanza"]["backups"]) == count, "check mode took a backup"
     assert result["stanza"]["newest_backup_age"] < 3600
 

@@ -71,7 +71,8 @@ def test_the_repository_is_private_to_its_user():
 def test_backups_come_from_the_standby():
     conf = REPO.file("/etc/pgbackrest/pgbackrest.conf").content_string
     assert "backup-standby=y" in conf
-    assert f"pg1-host={address(PRIMARY)}" in conf and f"pg2-host={address(STANDBY)}" in conf
+    assert f"pg1-host={address(PRIMARY)}" in conf
+    assert f"pg2-host={address(STANDBY)}" in conf
 
 
 def test_each_key_may_only_run_pgbackrest_from_its_peer():
@@ -89,7 +90,8 @@ def test_each_key_may_only_run_pgbackrest_from_its_peer():
 def test_scheduled_backups_are_timers_on_the_repository_host():
     for backup_type in ("full", "diff", "incr"):
         timer = REPO.service(f"pgbackrest-main-{backup_type}.timer")
-        assert timer.is_enabled and timer.is_running
+        assert timer.is_enabled
+        assert timer.is_running
     assert "OnCalendar=Sun *-*-* 01:00:00" in REPO.file("/etc/systemd/system/pgbackrest-main-full.timer").content_string
     assert not PRIMARY.file("/etc/systemd/system/pgbackrest-main-full.timer").exists
 

@@ -48,7 +48,8 @@ def test_a_backup_carries_sizes_times_and_lsns(stanza: dict) -> None:
     assert full["size"] == full["delta"] > 0
     assert 0 < full["repo_size"] < full["size"], "zstd + encryption should make the repository copy smaller"
     assert full["duration"] == full["stop"] - full["start"] >= 0
-    assert full["lsn_start"].startswith("0/") and full["lsn_stop"].startswith("0/")
+    assert full["lsn_start"].startswith("0/")
+    assert full["lsn_stop"].startswith("0/")
     assert full["wal_start"] <= full["wal_stop"]
     incr = stanza["backups"][1]
     assert incr["prior"] == FULL
@@ -59,8 +60,10 @@ def test_a_missing_stanza_reads_as_not_ok() -> None:
     missing = summarise_stanza(recorded("pgbackrest_info_2.45_missing_stanza.json")[0], now=0)
     assert (missing["ok"], missing["status_code"], missing["status"]) == (False, 1, "missing stanza path")
     assert missing["backups"] == []
-    assert missing["newest_backup"] is None and missing["newest_backup_age"] is None
-    assert missing["archive_min"] is None and missing["postgresql_version"] is None
+    assert missing["newest_backup"] is None
+    assert missing["newest_backup_age"] is None
+    assert missing["archive_min"] is None
+    assert missing["postgresql_version"] is None
 
 
 # asked type, window start (seconds before the newest stop), the backup that makes a new one unnecessary
@@ -109,6 +112,9 @@ def test_load_info_refuses_what_is_not_a_stanza_list() -> None:
 
 def test_pgbackrest_args_put_the_command_last() -> None:
     assert pgbackrest_args("/usr/bin/pgbackrest", None, "main", "backup", "--type=full") == [
-        "/usr/bin/pgbackrest", "--stanza=main", "--type=full", "backup",
+        "/usr/bin/pgbackrest",
+        "--stanza=main",
+        "--type=full",
+        "backup",
     ]
     assert pgbackrest_args("pgbackrest", "/etc/x.conf", None, "info") == ["pgbackrest", "--config=/etc/x.conf", "info"]
