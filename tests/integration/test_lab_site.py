@@ -131,6 +131,27 @@ def test_lab_cluster_streams_to_both_replicas_over_tls(lab_env):
     assert slots == [("gw_pg2", True), ("gw_pg3", True)]
 
 
+def test_lab_backups_reach_the_repository_host(lab_env):
+    # site.yml ends with backup.yml: the stanza exists, holds the first full backup, and the
+    # primary's WAL arrives (pgbackrest check on every run proves it; the counter must stay at 0).
+    result = run(
+        ["ansible", "-i", str(ROOT / "inventories" / "lab"), "backup1", "-b", "--become-user", "pgbackrest", "-o",
+         "-m", "groundwork.infra.pgbackrest_info", "-a", "stanza=main"],
+        env=lab_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    stanza = json.loads(result.stdout.split("=>", 1)[1])["stanza"]
+    assert (stanza["ok"], stanza["cipher"], stanza["postgresql_version"]) == (True, "aes-256-cbc", "15")
+    assert stanza["backups"][0]["type"] == "full"
+    assert stanza["archive_max"] >= stanza["backups"][0]["wal_stop"]
+    archiver = run(
+        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--", "psql", "-XAtc",
+         "SELECT archived_count > 0, failed_count FROM pg_stat_archiver"],
+        env=lab_env,
+    )  # fmt: skip
+    assert archiver.stdout.strip() == "t|0", archiver.stdout + archiver.stderr
+
+
 def test_site_check_mode_on_the_converged_lab_predicts_no_change(lab_env):
     # Through the ansible-runner wrapper, as other tooling would ask "what would change?".
     report = groundwork_runner.check(
