@@ -70,9 +70,27 @@ vendor_collections() {
   ln -sfn "$GROUNDWORK_ROOT" "$target/groundwork/infra"
 }
 
+# The S3 backup scenario runs moto server inside a Debian 12 container (on its loopback), which
+# has no PyPI: its wheels are fetched here, for that container's Python (3.11, like ours).
+fetch_moto_wheels() {
+  local wheels=.cache/wheels/moto-s3 stamp=.cache/wheels/moto-s3/.groundwork-moto
+  local want
+  want=$(grep -E '^moto==' constraints-dev.txt)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+    echo "moto wheels for the S3 scenario present"
+    return
+  fi
+  rm -rf "$wheels" && mkdir -p "$wheels"
+  .venv/bin/python -m pip download -q -d "$wheels" --only-binary=:all: --python-version 3.11 \
+    --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform any \
+    "moto[s3]" flask flask-cors -c constraints-dev.txt
+  echo "$want" >"$stamp"
+}
+
 step "apt packages"; install_apt_packages
 step "python venv"; install_venv
 step "collections"; vendor_collections
+step "moto wheels"; fetch_moto_wheels
 step "base images"
 for major in "${!GROUNDWORK_DEBIAN_CODENAMES[@]}"; do
   scripts/build-image.sh "$major"

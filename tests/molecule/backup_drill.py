@@ -23,9 +23,9 @@ WAL_SEGMENT = 16 * 1024 * 1024
 class ScenarioInventory:
     """The scenario's hosts, groups and variables from molecule.yml, as an inventory file."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, scenario: Path = SCENARIO) -> None:
         self.path = directory / "hosts.yml"
-        config = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
+        config = yaml.safe_load(scenario.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
         provisioner = config["provisioner"]["inventory"]
         groups: dict[str, dict] = {}
         for platform in config["platforms"]:
@@ -36,7 +36,7 @@ class ScenarioInventory:
         for group, variables in provisioner["group_vars"].items():
             if group != "all":
                 groups[group]["vars"] = variables
-        inventory = {"all": {"vars": provisioner["group_vars"]["all"], "children": groups}}
+        inventory = {"all": {"vars": provisioner["group_vars"].get("all", {}), "children": groups}}
         self.path.write_text(yaml.safe_dump(inventory))
 
     def playbook(self, name: str, *args: str) -> tuple[int, str]:

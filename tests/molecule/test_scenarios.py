@@ -14,6 +14,7 @@ from pathlib import Path
 import backup_drill as bd
 import psycopg
 import pytest
+import yaml
 from harness import ROOT, project_env, recap, run, tail
 from pg_drill import MEMBERS, ClusterInventory, Writer, app_conninfo, container_address, rows_on
 
@@ -341,7 +342,29 @@ def test_a_corrupted_repository_file_is_caught(converged: str, backups: bd.Scena
     assert "does not match expected checksum" in said(out), tail(out)
 
 
+# Without a repository host, on S3: the primary takes the backup and runs the scratch server itself.
+S3 = pytest.mark.parametrize("converged", ["pgbackrest_s3"], indirect=True)
+
+
+@S3
+def test_backup_now_and_verify_backup_without_a_repository_host(converged: str, tmp_path: Path) -> None:
+    inventory = bd.ScenarioInventory(tmp_path, ROOT / "molecule" / "pgbackrest_s3" / "molecule.yml")
+    rc, out = inventory.playbook("backup_now", "-e", "pgbackrest_backup_type=diff")
+    assert rc == 0, tail(out)
+    assert "main: took " in said(out)
+    assert "(diff, " in said(out)
+    bd.sql("gw-pgs3", "CREATE TABLE s3_ledger AS SELECT g AS id FROM generate_series(1, 5000) g")
+    rc, out = inventory.playbook("verify_backup", "-e", json.dumps({"pgbackrest_verify_tables": ["s3_ledger"]}))
+    assert rc == 0, tail(out)
+    assert "restored on gw-pgs3 up to restore point" in said(out)
+    assert "restores, and the restored data matches the primary" in said(out)
+    assert "tables (name|rows|md5), restored: s3_ledger|5000|" in said(out)
+
+
 def test_scenario_dirs_exist() -> None:
     assert SCENARIOS, "no Molecule scenario found"
     for name in SCENARIOS:
         assert Path(ROOT / "molecule" / name / "converge.yml").is_file()
+        # `molecule check` must run on the converged instances, not rebuild them (its default sequence).
+        config = yaml.safe_load((ROOT / "molecule" / name / "molecule.yml").read_text())
+        assert config["scenario"]["check_sequence"] == ["check"], name
