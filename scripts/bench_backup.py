@@ -198,7 +198,8 @@ def main() -> None:
 
     samples.sort()
     print(
-        f"pgbench scale {args.scale}: data directory {size} MB with pg_wal, {database_mb:.0f} MB without (what both copies move)"
+        f"pgbench scale {args.scale}: data directory {size} MB with pg_wal,"
+        f" {database_mb:.0f} MB without (what both copies move)"
     )
     print(
         f"full backup, pgBackRest start to stop (from the standby):   {backup:7.1f} s"
