@@ -92,7 +92,8 @@ def test_scheduled_backups_are_timers_on_the_repository_host():
         timer = REPO.service(f"pgbackrest-main-{backup_type}.timer")
         assert timer.is_enabled
         assert timer.is_running
-    assert "OnCalendar=2099-01-04 01:00:00" in REPO.file("/etc/systemd/system/pgbackrest-main-full.timer").content_string
+    full_timer = REPO.file("/etc/systemd/system/pgbackrest-main-full.timer").content_string
+    assert "OnCalendar=2099-01-04 01:00:00" in full_timer
     assert not PRIMARY.file("/etc/systemd/system/pgbackrest-main-full.timer").exists
 
 
