@@ -104,11 +104,13 @@ def summarise_stanza(stanza: dict, now: float) -> dict:
     # Each database history entry has its own archive range; the newest carries the current timeline.
     ranges = [a for a in archives if a.get("min") and a.get("max")]
     status = stanza.get("status", {})
+    # With status "other" the reason is in the repository's own status (an SSH or TLS error, say).
+    problems = [r["status"]["message"] for r in stanza.get("repo", []) if r.get("status", {}).get("code", 0) != 0]
     newest = backups[-1] if backups else None
     return {
         "name": stanza["name"],
         "status_code": status.get("code"),
-        "status": status.get("message"),
+        "status": "; ".join(problems) if status.get("message") == "other" and problems else status.get("message"),
         "ok": status.get("code") == 0,
         "backup_running": bool(status.get("lock", {}).get("backup", {}).get("held", False)),
         "cipher": stanza.get("cipher"),

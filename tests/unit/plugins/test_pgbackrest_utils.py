@@ -118,3 +118,14 @@ def test_pgbackrest_args_put_the_command_last() -> None:
         "backup",
     ]
     assert pgbackrest_args("pgbackrest", "/etc/x.conf", None, "info") == ["pgbackrest", "--config=/etc/x.conf", "info"]
+
+
+def test_an_unreachable_repository_names_the_reason() -> None:
+    # Shaped like 2.45's output when the repository host cannot be reached: the stanza says "other",
+    # the repository entry says why.
+    entry = recorded("pgbackrest_info_2.45_missing_stanza.json")[0]
+    entry["status"] = {"code": 99, "lock": {"backup": {"held": False}}, "message": "other"}
+    entry["repo"][0]["status"] = {"code": 99, "message": "[HostConnectError] raised from remote-0 ssh protocol"}
+    summary = summarise_stanza(entry, now=0)
+    assert summary["ok"] is False
+    assert summary["status"] == "[HostConnectError] raised from remote-0 ssh protocol"
