@@ -124,8 +124,9 @@ def main() -> None:
 
     extra = Path(tempfile.mkdtemp()) / "restore.yml"
     extra.write_text(f"all:\n  hosts:\n    restore1:\n      ansible_host: {PREFIX}restore1\n")
-    sh([str(ROOT / "scripts" / "lab"), "down"])
+    # restore1 first: the lab's network cannot go while a container still uses it.
     sh(["podman", "rm", "-f", PREFIX + "restore1"], check=False)
+    sh([str(ROOT / "scripts" / "lab"), "down"])
     sh([str(ROOT / "scripts" / "lab"), "up"])
     try:
         sh(["ansible-playbook", "-i", INVENTORY, "groundwork.infra.postgresql"])
