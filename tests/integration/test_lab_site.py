@@ -13,6 +13,9 @@ from harness import ROOT, project_env, recap, run, tail
 PREFIX = "gwtest-"
 LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1"}
 
+# One pytest-xdist worker runs the whole lab, next to the Molecule scenarios.
+pytestmark = pytest.mark.xdist_group("lab")
+
 
 @pytest.fixture(scope="module")
 def lab_env(tmp_path_factory):
