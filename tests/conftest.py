@@ -1,5 +1,6 @@
 """Fixtures for the collection's suite; helpers live in harness.py (a name no other suite uses)."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -31,3 +32,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("figures measured in this run")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# `make test` runs two pytest-xdist workers. A worker takes a whole module (the lab's, one moto
+# server's) or a whole Molecule scenario (its instances, steps and drill), so the lab and the
+# scenarios run side by side while each keeps its own order. xdist's own --dist loadgroup cannot
+# do this under pytest 9 (it renames node ids, which pytest 9 no longer allows).
+SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only when xdist runs
+
+    class ByModuleOrScenario(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            match = SCENARIO_ID.match(nodeid)
+            return f"molecule:{match['scenario']}" if match else super()._split_scope(nodeid)
+
+    return ByModuleOrScenario(config, log)

@@ -11,9 +11,6 @@ import pytest
 import yaml
 from harness import ROOT, project_env, run, tail
 
-# One pytest-xdist worker, one moto server.
-pytestmark = pytest.mark.xdist_group("aws")
-
 spec = importlib.util.spec_from_file_location("aws_emulator", ROOT / "scripts" / "aws_emulator.py")
 aws_emulator = importlib.util.module_from_spec(spec)
 sys.modules["aws_emulator"] = aws_emulator  # dataclasses look their module up there

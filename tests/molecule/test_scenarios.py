@@ -21,17 +21,12 @@ from pg_drill import MEMBERS, ClusterInventory, Writer, app_conninfo, container_
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 
 
-def on_instances_of(scenario: str):
-    """A scenario as a parameter whose tests pytest-xdist keeps on one worker, with its instances."""
-    return pytest.param(scenario, marks=pytest.mark.xdist_group(scenario), id=scenario)
-
-
 def molecule(scenario: str, action: str) -> tuple[int, str]:
     result = run(["molecule", action, "-s", scenario], env=project_env(), timeout=2400)
     return result.returncode, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module", params=[on_instances_of(s) for s in SCENARIOS])
+@pytest.fixture(scope="module", params=SCENARIOS)
 def converged(request: pytest.FixtureRequest) -> Iterator[str]:
     scenario: str = request.param
     # A killed earlier run may have left instances behind: start from nothing.
@@ -81,7 +76,7 @@ def test_verify(converged: str, figures: Figures) -> None:
 # The cluster drill, on the postgresql scenario's instances once they have passed the steps above.
 # The inventory is the source of truth: after each switchover or failover the drill edits it, as
 # the playbooks tell the operator to.
-DRILL = pytest.mark.parametrize("converged", [on_instances_of("postgresql")], indirect=True)
+DRILL = pytest.mark.parametrize("converged", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +177,7 @@ def test_failover_then_rejoin_heals_the_cluster(converged: str, cluster: Cluster
 
 
 # The backup drill, on the pgbackrest scenario's instances once they have passed the steps above.
-BACKUP = pytest.mark.parametrize("converged", [on_instances_of("pgbackrest")], indirect=True)
+BACKUP = pytest.mark.parametrize("converged", ["pgbackrest"], indirect=True)
 LEDGER = "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) FROM ledger"
 
 
@@ -356,7 +351,7 @@ def test_a_corrupted_repository_file_is_caught(converged: str, backups: bd.Scena
 
 
 # Without a repository host, on S3: the primary takes the backup and runs the scratch server itself.
-S3 = pytest.mark.parametrize("converged", [on_instances_of("pgbackrest_s3")], indirect=True)
+S3 = pytest.mark.parametrize("converged", ["pgbackrest_s3"], indirect=True)
 
 
 @S3
