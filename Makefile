@@ -20,5 +20,8 @@ lab: setup
 lab-down:
 	@scripts/lab down
 
+# Two pytest-xdist workers, each taking whole modules or whole Molecule scenarios (tests/conftest.py),
+# so the lab runs next to the scenarios. Given here rather than in pytest.ini, which the scenarios'
+# own testinfra runs read too.
 test: setup
-	@source scripts/env.sh && exec pytest
+	@source scripts/env.sh && exec pytest -n 2

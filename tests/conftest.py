@@ -1,10 +1,11 @@
 """Fixtures for the collection's suite; helpers live in harness.py (a name no other suite uses)."""
 
+import re
 import sys
 from pathlib import Path
 
 import pytest
-from harness import ROOT
+from harness import ROOT, Figures
 
 # Unit tests import plugin code as Ansible does, as ansible_collections.groundwork.infra.*
 # (.collections links this repository in as groundwork/infra).
@@ -14,3 +15,38 @@ sys.path.insert(0, str(ROOT / ".collections"))
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+# Figures tests measure (drill timings, Lynis scores …) are printed together after the run, just
+# above pytest's summary line, instead of being lost in captured output. They travel as the test
+# report's user properties, so they reach the summary from pytest-xdist workers too.
+@pytest.fixture
+def figures(request: pytest.FixtureRequest) -> Figures:
+    return Figures(request.node)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
+    lines = [value for r in reports if r.when == "call" for key, value in r.user_properties if key == "figure"]
+    if lines:
+        terminalreporter.section("figures measured in this run")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+# `make test` runs two pytest-xdist workers. A worker takes a whole module (the lab's, one moto
+# server's) or a whole Molecule scenario (its instances, steps and drill), so the lab and the
+# scenarios run side by side while each keeps its own order. xdist's own --dist loadgroup cannot
+# do this under pytest 9 (it renames node ids, which pytest 9 no longer allows).
+SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only when xdist runs
+
+    class ByModuleOrScenario(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            match = SCENARIO_ID.match(nodeid)
+            return f"molecule:{match['scenario']}" if match else super()._split_scope(nodeid)
+
+    return ByModuleOrScenario(config, log)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -52,3 +55,17 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 
 def tail(text: str, lines: int = 80) -> str:
     return "\n".join(text.splitlines()[-lines:])
+
+
+class Figures:
+    """Lines a test measured; conftest.py prints them above pytest's summary."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
+
+    def append(self, line: str) -> None:
+        self._node.user_properties.append(("figure", line))
+
+    def extend(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.append(line)

@@ -47,6 +47,7 @@ def test_installed_role_documents_its_inputs(installed):
         ("postgresql", "postgresql_replication_password"),
         ("pgbackrest", "pgbackrest_repo_cipher_password"),
         ("pgbackrest", "pgbackrest_restore_overwrite"),
+        ("hardening", "hardening_firewall_admin_networks"),
     )
     for role, option in roles:
         doc = run(["ansible-doc", "-t", "role", f"groundwork.infra.{role}"], env=env)
@@ -87,6 +88,7 @@ def test_installed_playbooks_resolve_by_name(installed):
         "backup_now",
         "restore",
         "verify_backup",
+        "hardening",
     )
     for playbook in (f"groundwork.infra.{name}" for name in playbooks):
         check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook], env=env)

@@ -171,3 +171,37 @@ def test_lab_admin_can_sudo_on_every_host(lab_env):
             ["podman", "exec", PREFIX + host, "runuser", "-u", "labadmin", "--", "sudo", "-n", "id", "-un"], env=lab_env
         )
         assert out.stdout.strip() == "root", (host, out.stderr)
+
+
+def container_address(env, host):
+    inspect = run(
+        ["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", PREFIX + host], env=env
+    )
+    return inspect.stdout.strip()
+
+
+def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
+    # site.yml hardens last: a backup now, and WAL pushed now, must pass the nftables rules made
+    # for database and repository hosts (the lab's admin network is this machine alone).
+    rules = run(["podman", "exec", PREFIX + "backup1", "nft", "list", "table", "inet", "groundwork"], env=lab_env)
+    assert "policy drop" in rules.stdout, rules.stdout + rules.stderr
+    rc, out = playbook(lab_env, "groundwork.infra.backup_now", "-e", "pgbackrest_backup_type=incr")
+    assert rc == 0, tail(out)
+    check = run(
+        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=main", "check"],
+        env=lab_env,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_hardened_lab_lets_the_admin_in_with_a_key(lab_env):
+    # AllowGroups, the firewall (admin network = this machine) and fail2ban all let labadmin in.
+    key = ROOT / ".cache" / "lab" / "id_ed25519"
+    for host in LAB_HOSTS:
+        login = run(
+            ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+             "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+             f"labadmin@{container_address(lab_env, host)}", "id", "-un"],
+            env=lab_env, timeout=60,
+        )  # fmt: skip
+        assert login.stdout.strip() == "labadmin", (host, login.stderr)

@@ -15,7 +15,7 @@ import backup_drill as bd
 import psycopg
 import pytest
 import yaml
-from harness import ROOT, project_env, recap, run, tail
+from harness import ROOT, Figures, project_env, recap, run, tail
 from pg_drill import MEMBERS, ClusterInventory, Writer, app_conninfo, container_address, rows_on
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -65,10 +65,12 @@ def test_check_mode_on_converged_hosts_reports_no_change(converged: str) -> None
     assert not changed, f"check mode predicts changes on a converged host: {changed}\n{tail(out)}"
 
 
-def test_verify(converged: str) -> None:
+def test_verify(converged: str, figures: Figures) -> None:
     rc, out = molecule(converged, "verify")
     assert rc == 0, tail(out, 120)
     assert " passed" in out
+    # A scenario's checks report what they measured on lines of their own (Lynis's score, say).
+    figures.extend(line.removeprefix("FIGURE ") for line in out.splitlines() if line.startswith("FIGURE "))
 
 
 # The cluster drill, on the postgresql scenario's instances once they have passed the steps above.
@@ -98,7 +100,9 @@ def unchanged(out: str) -> dict[str, int]:
 
 
 @DRILL
-def test_switchover_under_writes_loses_no_committed_transaction(converged: str, cluster: ClusterInventory) -> None:
+def test_switchover_under_writes_loses_no_committed_transaction(
+    converged: str, cluster: ClusterInventory, figures: Figures
+) -> None:
     conninfo = app_conninfo(addresses())
     with psycopg.connect(conninfo, autocommit=True) as connection:
         connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
@@ -113,8 +117,8 @@ def test_switchover_under_writes_loses_no_committed_transaction(converged: str, 
     assert "move gw-pgc2 into postgresql_primary and gw-pgc1 into postgresql_replica" in said(out)
     present = rows_on(conninfo)
     acknowledged = set(writer.acknowledged)
-    print(
-        f"\nswitchover: {len(acknowledged)} commits acknowledged, {len(present)} rows present, "
+    figures.append(
+        f"switchover: {len(acknowledged)} commits acknowledged, {len(present)} rows present, "
         f"{len(writer.in_doubt)} in doubt, longest write gap {writer.longest_gap():.2f} s"
     )
     assert acknowledged - present == set(), "acknowledged commits are missing after the switchover"
@@ -184,7 +188,7 @@ def backups(converged: str, tmp_path_factory: pytest.TempPathFactory) -> bd.Scen
 
 @BACKUP
 def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(
-    converged: str, backups: bd.ScenarioInventory
+    converged: str, backups: bd.ScenarioInventory, figures: Figures
 ) -> None:
     bd.sql(bd.PRIMARY, "CREATE TABLE ledger (id bigint PRIMARY KEY, note text)")
     bd.sql(bd.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 1000) g")
@@ -206,8 +210,8 @@ def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(
     }
     rc, out = backups.playbook("restore", "-e", json.dumps(request))
     assert rc == 0, tail(out)
-    print(
-        f"\npoint-in-time restore to {target_time}: ledger {at_target} on the primary then, "
+    figures.append(
+        f"point-in-time restore to {target_time}: ledger {at_target} on the primary then, "
         f"{bd.sql(bd.RESTORE, LEDGER)} restored"
     )
     assert bd.sql(bd.RESTORE, LEDGER) == at_target
@@ -230,7 +234,9 @@ def test_restore_over_the_running_primary_is_refused_and_changes_nothing(
 
 
 @BACKUP
-def test_incremental_backups_while_pgbench_writes(converged: str, backups: bd.ScenarioInventory) -> None:
+def test_incremental_backups_while_pgbench_writes(
+    converged: str, backups: bd.ScenarioInventory, figures: Figures
+) -> None:
     bd.on(bd.PRIMARY, "pgbench", "-i", "-q", "-s", "10", "postgres", user="postgres")
     bench = subprocess.Popen(
         [
@@ -268,8 +274,8 @@ def test_incremental_backups_while_pgbench_writes(converged: str, backups: bd.Sc
     assert [b["type"] for b in taken] == ["incr", "incr"]
     assert taken[1]["prior"] == taken[0]["label"]
     tps = next((line for line in bench_out.splitlines() if line.startswith("tps")), "tps ?")
-    print(
-        f"\nincrementals under pgbench ({tps.split('(')[0].strip()}): "
+    figures.append(
+        f"incrementals under pgbench ({tps.split('(')[0].strip()}): "
         + ", ".join(f"{b['label']} {b['timestamp']['stop'] - b['timestamp']['start']} s" for b in taken)
         + f"; WAL archive lag over {len(lag.samples)} samples: max {max(lag.samples) / 2**20:.1f} MiB, "
         f"mean {sum(lag.samples) / len(lag.samples) / 2**20:.1f} MiB"

@@ -1,0 +1,255 @@
+"""What groundwork.infra.hardening leaves on a host, checked on the hosts and from outside them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import testinfra
+
+DB = testinfra.get_host("podman://gw-hard-deb12")
+REPO = testinfra.get_host("podman://gw-hard-deb13")
+HOSTS = [DB, REPO]
+BY_NAME = pytest.mark.parametrize("host", HOSTS, ids=lambda h: h.backend.name)
+KEY = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "admin_key"
+
+
+def address(host) -> str:
+    return host.run("hostname -I").stdout.split()[0]
+
+
+def ssh(host, user: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """A real OpenSSH client on the machine running the tests, logging in to the instance."""
+    return subprocess.run(
+        [
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "ConnectTimeout=10",
+            *options,
+            f"{user}@{address(host)}",
+            "id -un",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def tcp_from(source, target, port: int) -> str:
+    """'open', 'refused' (the port is closed but reachable) or 'dropped' (the firewall ate it)."""
+    rc = source.run(f"timeout 3 bash -c '</dev/tcp/{address(target)}/{port}'").rc
+    return {0: "open", 124: "dropped"}.get(rc, "refused")
+
+
+def lynis_index(log: str) -> int:
+    match = re.search(r"Hardening index : (\d+)", log)
+    assert match, log[-2000:]
+    return int(match.group(1))
+
+
+@BY_NAME
+def test_lynis_scores_the_hardened_host_at_least_80(host):
+    before = lynis_index(host.file("/root/lynis-before.log").content_string)
+    run = host.run("lynis audit system --quick --no-colors")
+    after = lynis_index(run.stdout)
+    print(f"FIGURE {host.backend.name}: Lynis hardening index {before} before, {after} after")
+    assert after >= 80, "\n".join(line for line in run.stdout.splitlines() if "[ WARNING ]" in line or "*" in line)
+
+
+@BY_NAME
+def test_an_admin_logs_in_with_a_key(host):
+    result = ssh(host, "alice", "-i", str(KEY))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "alice"
+
+
+@BY_NAME
+def test_password_logins_are_not_offered(host):
+    result = ssh(
+        host, "alice", "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive"
+    )
+    assert result.returncode == 255
+    assert "Permission denied (publickey)" in result.stderr
+
+
+@BY_NAME
+def test_root_is_refused_even_with_its_key(host):
+    assert host.file("/root/.ssh/authorized_keys").contains(KEY.with_suffix(".pub").read_text().split()[1])
+    result = ssh(host, "root", "-i", str(KEY))
+    assert result.returncode == 255
+    assert "Permission denied" in result.stderr
+
+
+@BY_NAME
+def test_sshd_runs_the_hardened_settings(host):
+    effective = host.check_output("sshd -T")
+    for setting in (
+        "permitrootlogin no",
+        "passwordauthentication no",
+        "kbdinteractiveauthentication no",
+        "maxauthtries 3",
+        "maxsessions 2",
+        "logingracetime 30",
+        "clientaliveinterval 300",
+        "clientalivecountmax 2",
+        "x11forwarding no",
+        "allowtcpforwarding no",
+        "banner /etc/issue.net",
+    ):
+        assert setting in effective.splitlines(), setting
+    ciphers = re.search(r"^ciphers (.*)$", effective, re.M).group(1).split(",")
+    assert ciphers
+    assert not [c for c in ciphers if "cbc" in c or "3des" in c]
+    macs = re.search(r"^macs (.*)$", effective, re.M).group(1).split(",")
+    assert all(m.endswith("-etm@openssh.com") for m in macs)
+    assert "sha1" not in re.search(r"^kexalgorithms (.*)$", effective, re.M).group(1)
+
+
+def allow_groups(host) -> list[str]:
+    # sshd -T prints one line per group.
+    return [line.split()[1] for line in host.check_output("sshd -T").splitlines() if line.startswith("allowgroups ")]
+
+
+def test_allow_groups_follow_the_services_present():
+    assert allow_groups(DB) == ["admins"]
+    assert allow_groups(REPO) == ["admins", "pgbackrest"]
+
+
+def test_the_firewall_lets_in_what_each_host_runs_and_drops_the_rest():
+    # The repository host reaches the database host's SSH (pgBackRest) but not its PostgreSQL port,
+    # which only the cluster's members and the application networks may use.
+    assert tcp_from(REPO, DB, 22) == "open"
+    assert tcp_from(REPO, DB, 5432) == "dropped"
+    assert tcp_from(REPO, DB, 8080) == "dropped"
+    # And the other way round: database hosts reach the repository host's SSH.
+    assert tcp_from(DB, REPO, 22) == "open"
+    assert tcp_from(DB, REPO, 5432) == "dropped"
+    rules = DB.check_output("nft list table inet groundwork")
+    assert "policy drop" in rules
+    assert "192.0.2.0/24" in rules
+
+
+def test_fail2ban_bans_an_address_that_keeps_failing():
+    DB.run("fail2ban-client unban --all")
+    attacker = address(REPO)
+    for _ in range(8):
+        REPO.run(f"ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=3 intruder@{address(DB)} true")
+        if attacker in DB.check_output("fail2ban-client status sshd"):
+            break
+    try:
+        assert attacker in DB.check_output("fail2ban-client status sshd")
+        assert attacker in DB.check_output("nft list ruleset")
+        assert tcp_from(REPO, DB, 22) != "open"
+    finally:
+        DB.run("fail2ban-client unban --all")
+
+
+@BY_NAME
+def test_accounts_lock_after_repeated_failures(host):
+    host.run(
+        "useradd --create-home carol; echo 'carol:Corr3ct-Horse-Battery' | chpasswd; faillock --user carol --reset"
+    )
+    for _ in range(5):
+        assert host.run("echo wrong | pamtester sshd carol authenticate").rc != 0
+    assert "V" in host.check_output("faillock --user carol")
+    locked = host.run("echo Corr3ct-Horse-Battery | pamtester sshd carol authenticate")
+    assert locked.rc != 0, "the right password still worked after 5 failures"
+    host.run("faillock --user carol --reset")
+    assert host.run("echo Corr3ct-Horse-Battery | pamtester sshd carol authenticate").rc == 0
+
+
+@BY_NAME
+def test_passwords_need_quality(host):
+    host.run("useradd --create-home dave")
+    # enforce_for_root: even root's chpasswd goes through pam_pwquality.
+    for weak in ("Sh0rt-pw", "passwordpassword", "alllowercaseletters"):
+        assert host.run(f"echo 'dave:{weak}' | chpasswd").rc != 0, weak
+    strong = host.run("echo 'dave:Tr1cky-Lantern-Orbit' | chpasswd")
+    assert strong.rc == 0, strong.stderr
+
+
+@BY_NAME
+def test_login_defs_ageing_and_umask(host):
+    defs = host.file("/etc/login.defs").content_string
+    for line in ("PASS_MAX_DAYS\t365", "PASS_MIN_DAYS\t1", "UMASK\t027"):
+        assert re.search(rf"^{line}$", defs, re.M), line
+
+
+@BY_NAME
+def test_only_root_may_use_cron_and_at(host):
+    for tool in ("cron", "at"):
+        allow = host.file(f"/etc/{tool}.allow")
+        assert allow.content_string.split() == ["root"]
+        assert allow.mode == 0o600
+        assert not host.file(f"/etc/{tool}.deny").exists
+
+
+@BY_NAME
+def test_kernel_settings_are_written_for_the_next_boot(host):
+    conf = host.file("/etc/sysctl.d/70-groundwork-hardening.conf").content_string
+    for line in (
+        "kernel.randomize_va_space=2",
+        "kernel.yama.ptrace_scope=1",
+        "fs.suid_dumpable=0",
+        "net.ipv4.conf.all.accept_redirects=0",
+    ):
+        assert line in conf.splitlines(), line
+    modules = host.file("/etc/modprobe.d/70-groundwork-hardening.conf").content_string
+    assert "install cramfs /bin/true" in modules
+    # modprobe itself (kmod) applies the rule: asked for dccp, it would run /bin/true instead.
+    assert host.check_output("modprobe -n -v dccp").strip() == "install /bin/true"
+    assert "Storage=none" in host.file("/etc/systemd/coredump.conf.d/70-groundwork-hardening.conf").content_string
+
+
+@BY_NAME
+def test_audit_rules_cover_identity_time_modules_and_privileged_programs(host):
+    rules = host.file("/etc/audit/rules.d/70-groundwork-hardening.rules").content_string
+    for key in (
+        "-w /etc/shadow -p wa -k identity",
+        "-w /etc/sudoers.d/ -p wa -k scope",
+        "-w /etc/ssh/sshd_config -p wa -k sshd",
+        "-k time-change",
+        "-k modules",
+        "-F path=/usr/bin/sudo -F perm=x",
+    ):
+        assert key in rules, key
+    assert host.service("auditd").is_enabled
+
+
+@BY_NAME
+def test_aide_has_a_database_and_a_daily_check(host):
+    assert host.file("/var/lib/aide/aide.db").size > 0
+    assert host.service("dailyaidecheck.timer").is_enabled
+
+
+@BY_NAME
+def test_sensitive_files_are_private(host):
+    assert host.file("/etc/shadow").mode == 0o640
+    assert host.file("/etc/ssh/sshd_config").mode == 0o600
+    assert host.file("/etc/cron.d").mode == 0o700
+    assert host.file("/home/alice").mode == 0o750
+
+
+@BY_NAME
+def test_only_root_runs_the_assembler(host):
+    assembler = host.file(host.check_output("readlink -f /usr/bin/as"))
+    assert (assembler.user, assembler.group, assembler.mode) == ("root", "root", 0o750)
+    assert assembler.path in host.check_output("dpkg-statoverride --list")
+    assert host.run("runuser -u alice -- as --version").rc != 0
+
+
+@BY_NAME
+def test_clear_text_login_clients_are_gone(host):
+    assert not host.package("telnet").is_installed
