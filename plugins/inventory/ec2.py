@@ -17,7 +17,11 @@ description:
     C(groundwork:pg_role) - C(primary) or C(replica): group C(postgresql_primary) or
     C(postgresql_replica), children of C(postgresql), itself a child of C(servers).
     C(groundwork:cluster) - the PostgreSQL cluster name, as host variable C(groundwork_pg_cluster)."
-  - Host variables are trimmed to what operators use; O(include_raw) adds the whole API record.
+  - "Host variables are trimmed to what operators use: C(instance_id), C(instance_type), C(image_id),
+    C(availability_zone), C(region), C(account_id), C(private_ip_address), C(public_ip_address), C(private_dns_name),
+    C(public_dns_name), C(vpc_id), C(subnet_id), C(state), C(launch_time), C(ec2_tags) (a dict; not C(tags),
+    a play keyword ansible-core warns about) and C(groundwork_pg_cluster); O(include_raw) adds the whole
+    API record as C(ec2_raw)."
   - Only running instances unless O(filters) says otherwise.
   - The file name must end in C(.groundwork_ec2.yml) or C(.groundwork_ec2.yaml).
 author: groundwork.infra maintainers
@@ -217,7 +221,8 @@ def host_vars(instance: dict[str, Any], prefix: str, ansible_host: str, include_
         "subnet_id": instance.get("SubnetId"),
         "state": (instance.get("State") or {}).get("Name"),
         "launch_time": json_safe(instance.get("LaunchTime")),
-        "tags": tags,
+        # Not "tags": that name is a play keyword, and ansible-core warns about it on every run.
+        "ec2_tags": tags,
     }
     address = field_value(instance, ansible_host)
     if address:

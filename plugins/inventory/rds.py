@@ -14,6 +14,11 @@ description:
     C(rds_cluster_<cluster>) per Aurora cluster with children C(rds_cluster_<cluster>_writer) and
     C(rds_cluster_<cluster>_reader), and C(rds_pg_cluster_<name>) from the C(groundwork:cluster) tag.
     Cluster groups carry the cluster's writer and reader endpoints as group variables."
+  - "Host variables: C(db_instance_identifier), C(endpoint_address), C(endpoint_port), C(engine),
+    C(engine_version), C(status), C(instance_class), C(availability_zone), C(multi_az), C(storage_encrypted),
+    C(region), C(account_id), C(db_cluster_identifier), C(cluster_role) (C(writer), C(reader) or C(standalone)),
+    C(rds_tags) (a dict; not C(tags), a play keyword ansible-core warns about), C(groundwork_pg_cluster);
+    O(include_raw) adds the whole API record as C(rds_raw)."
   - "These hosts are databases, not machines to log in to. Use them with C(delegate_to: localhost)
     and the endpoint variables, for example with community.postgresql modules."
   - The file name must end in C(.groundwork_rds.yml) or C(.groundwork_rds.yaml).
@@ -65,7 +70,7 @@ filters:
   engine: [postgres, aurora-postgresql]
 statuses: [available]
 keyed_groups:
-  - key: tags.team | default('none')
+  - key: rds_tags.team | default('none')
     prefix: team
 
 ---
@@ -135,7 +140,8 @@ def host_vars(db: dict[str, Any], role: str | None, prefix: str, include_raw: bo
         "account_id": db["_account"],
         "db_cluster_identifier": db.get("DBClusterIdentifier"),
         "cluster_role": role or "standalone",
-        "tags": tags,
+        # Not "tags": that name is a play keyword, and ansible-core warns about it on every run.
+        "rds_tags": tags,
     }
     if endpoint.get("Address"):
         hostvars["ansible_host"] = endpoint["Address"]

@@ -147,6 +147,8 @@ def test_every_running_instance_once_in_the_lab_groups(moto, inventory):
     assert hostvars["pg1"]["account_id"] == "123456789012"
     assert hostvars["pg1"]["ansible_host"] == hostvars["pg1"]["private_ip_address"]
     assert "ec2_raw" not in hostvars["pg1"]
+    assert hostvars["pg1"]["ec2_tags"]["groundwork:pg_role"] == "primary"
+    assert "[WARNING]" not in out, "a run must not warn (a host var named tags does, every time)"
 
 
 def test_filters_hostnames_and_constructed(moto, inventory):
@@ -273,9 +275,46 @@ def test_rds_instances_clusters_and_roles(moto, inventory):
     assert hostvars["orders-2"]["rds_cluster_endpoint"].startswith("orders.cluster-")
     assert hostvars["billing"]["endpoint_port"] == 5432
     assert hostvars["billing"]["ansible_host"] == hostvars["billing"]["endpoint_address"]
+    assert hostvars["billing"]["rds_tags"] == {"groundwork:cluster": "billing"}
+    assert "[WARNING]" not in out, "a run must not warn (a host var named tags does, every time)"
     rc, parsed, out = inventory("rds", endpoint_url=url, regions=["us-east-1"], filters={"db-cluster-id": "orders"})
     assert rc == 0, tail(out)
     assert sorted(parsed["_meta"]["hostvars"]) == ["orders-1", "orders-2"]
+
+
+EXAMPLES = sorted((ROOT / "inventories" / "aws").glob("*.groundwork_*.yml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
+def test_example_configs_list_against_moto(moto, inventory, example, tmp_path):
+    """Each commented example in inventories/aws is accepted as written; only where it reaches AWS
+    (endpoint, keys, cache directory) points at the emulator."""
+    url, _ = moto
+    config = yaml.safe_load(example.read_text())
+    plugin = config.pop("plugin").rsplit(".", 1)[1]
+    config["regions"] = ["us-east-1"]  # where the emulator's hosts are
+    for key in ("aws_access_key_id", "aws_secret_access_key", "profile"):
+        config.pop(key, None)
+    if config.get("cache"):
+        config["cache_connection"] = str(tmp_path / "cache")
+    rc, parsed, out = inventory(plugin, **{**config, "endpoint_url": url})
+    assert rc == 0, tail(out)
+    expected = {
+        "localstack.groundwork_ec2.yml": ("postgresql_primary", {"pg1"}),
+        "databases.groundwork_rds.yml": ("rds_postgres", {"billing"}),
+    }.get(example.name)
+    if expected:
+        group, hosts = expected
+        assert hosts_of(parsed, group) == hosts
+        assert "[WARNING]" not in out
+
+
+def test_every_example_is_checked():
+    assert {path.name for path in EXAMPLES} >= {
+        "production.groundwork_ec2.yml",
+        "localstack.groundwork_ec2.yml",
+        "databases.groundwork_rds.yml",
+    }
 
 
 @pytest.mark.parametrize(("plugin", "needle"), [("ec2", "groundwork:pg_role"), ("rds", "rds_cluster_")])

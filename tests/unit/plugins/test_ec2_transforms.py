@@ -144,7 +144,7 @@ def test_hostvars_are_trimmed_and_json_safe():
         "subnet_id": "subnet-1",
         "state": "running",
         "launch_time": "2026-01-02T03:04:05+00:00",
-        "tags": {"Name": "pg1", "groundwork:cluster": "main"},
+        "ec2_tags": {"Name": "pg1", "groundwork:cluster": "main"},
         "ansible_host": "10.0.0.1",
         "groundwork_pg_cluster": "main",
     }

@@ -87,7 +87,7 @@ def test_host_vars():
     assert hostvars["endpoint_port"] == 5432
     assert hostvars["ansible_host"] == "aur-2.example.rds"
     assert hostvars["cluster_role"] == "reader"
-    assert hostvars["tags"] == {"team": "data"}
+    assert hostvars["rds_tags"] == {"team": "data"}
     assert hostvars["account_id"] == "111111111111"
     assert "rds_raw" not in hostvars
 
