@@ -234,6 +234,20 @@ def test_restore_over_the_running_primary_is_refused_and_changes_nothing(
 
 
 @BACKUP
+def test_a_schedule_systemd_cannot_read_is_refused_before_any_change(
+    converged: str, backups: bd.ScenarioInventory
+) -> None:
+    timer = "/etc/systemd/system/pgbackrest-main-full.timer"
+    before = bd.on(bd.REPO, "cat", timer)
+    request = {"pgbackrest_schedules": {"full": "every other tuesday", "diff": "*-*-* 01:00:00", "incr": ""}}
+    rc, out = backups.playbook("backup", "-e", json.dumps(request))
+    assert rc != 0
+    assert "systemd cannot read the schedule of full (see `man systemd.time`" in said(out), tail(out)
+    assert unchanged(out) == {bd.REPO: 0}, tail(out)
+    assert bd.on(bd.REPO, "cat", timer) == before
+
+
+@BACKUP
 def test_incremental_backups_while_pgbench_writes(
     converged: str, backups: bd.ScenarioInventory, figures: Figures
 ) -> None:

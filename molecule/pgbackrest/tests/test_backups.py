@@ -94,6 +94,8 @@ def test_scheduled_backups_are_timers_on_the_repository_host():
         assert timer.is_running
     full_timer = REPO.file("/etc/systemd/system/pgbackrest-main-full.timer").content_string
     assert "OnCalendar=2099-01-04 01:00:00" in full_timer
+    incr_timer = REPO.file("/etc/systemd/system/pgbackrest-main-incr.timer").content_string
+    assert "OnCalendar=2099-01-05 02:30:00" in incr_timer  # given as a YAML timestamp
     assert not PRIMARY.file("/etc/systemd/system/pgbackrest-main-full.timer").exists
 
 
