@@ -33,27 +33,33 @@ def converged(request: pytest.FixtureRequest) -> Iterator[str]:
     molecule(scenario, "destroy")
     try:
         for action in ("create", "prepare", "converge"):
+            started = time.monotonic()
             rc, out = molecule(scenario, action)
             assert rc == 0, f"molecule {action} -s {scenario} failed:\n{tail(out)}"
         CONVERGE_OUTPUT[scenario] = out
+        CONVERGE_SECONDS[scenario] = time.monotonic() - started
         yield scenario
     finally:
         molecule(scenario, "destroy")
 
 
 CONVERGE_OUTPUT: dict[str, str] = {}
+CONVERGE_SECONDS: dict[str, float] = {}
 
 
-def test_first_converge_changes_every_host(converged: str) -> None:
+def test_first_converge_changes_every_host(converged: str, figures: Figures) -> None:
+    figures.append(f"{converged}: first converge {CONVERGE_SECONDS[converged]:.0f} s")
     counters = recap(CONVERGE_OUTPUT[converged])
     assert counters, "no PLAY RECAP in converge output"
     unchanged = [host for host, c in counters.items() if c["changed"] == 0]
     assert not unchanged, f"a first converge left these hosts untouched: {unchanged}"
 
 
-def test_idempotence(converged: str) -> None:
+def test_idempotence(converged: str, figures: Figures) -> None:
+    started = time.monotonic()
     rc, out = molecule(converged, "idempotence")
     assert rc == 0, f"second converge changed something:\n{tail(out)}"
+    figures.append(f"{converged}: idempotent second converge {time.monotonic() - started:.0f} s")
 
 
 def test_check_mode_on_converged_hosts_reports_no_change(converged: str) -> None:
