@@ -26,18 +26,17 @@ from groundwork_runner import (
 from runner_harness import SECRET, VAULT_PASSWORD, files_containing
 
 
-@pytest.fixture
-def own_tmpdir(tmp_path, monkeypatch) -> Path:
-    """A system temp dir of this test's own: other runs on the machine (the lab test on the
+@pytest.fixture(autouse=True)
+def own_tmpdir(tmp_path, monkeypatch) -> None:
+    """A system temp dir of each test's own: other runs on the machine (the lab test on the
     other xdist worker, a user's playbook) create and remove data dirs under /tmp meanwhile."""
     path = tmp_path / "system-tmp"
     path.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(path))
-    return path
 
 
-def leftover_run_dirs(base: Path) -> set[str]:
-    return {p.name for p in base.glob("groundwork-run-*")}
+def leftover_run_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("groundwork-run-*")}
 
 
 def ansible_processes(marker: str) -> list[str]:
@@ -45,8 +44,8 @@ def ansible_processes(marker: str) -> list[str]:
     return [line for line in out.splitlines() if "ansible" in line and "pgrep" not in line]
 
 
-def test_success_reports_every_host(workdir, own_tmpdir):
-    before = leftover_run_dirs(own_tmpdir)
+def test_success_reports_every_host(workdir):
+    before = leftover_run_dirs()
     result = run_playbook(workdir / "ok.yml", workdir / "hosts.ini", extravars={"marker": "m1"})
     assert result.status is RunStatus.SUCCESSFUL
     assert result.ok
@@ -57,7 +56,7 @@ def test_success_reports_every_host(workdir, own_tmpdir):
     assert result.failed_tasks == ()
     assert result.duration > 0
     assert result.artifact_dir is None
-    assert leftover_run_dirs(own_tmpdir) == before, "the private data dir must be removed"
+    assert leftover_run_dirs() == before, "the private data dir must be removed"
 
 
 def test_failing_task_names_host_task_and_message(workdir):
@@ -233,11 +232,11 @@ def test_kept_artifacts_are_rotated(workdir):
         ("ok.yml", "hosts.ini", {1: "x"}, InvalidExtravarsError),
     ],
 )
-def test_bad_input_raises_before_anything_runs(workdir, own_tmpdir, playbook, inv, extravars, error):
-    before = leftover_run_dirs(own_tmpdir)
+def test_bad_input_raises_before_anything_runs(workdir, playbook, inv, extravars, error):
+    before = leftover_run_dirs()
     with pytest.raises(error):
         run_playbook(workdir / playbook, workdir / inv, extravars=extravars)
-    assert leftover_run_dirs(own_tmpdir) == before
+    assert leftover_run_dirs() == before
 
 
 def test_unknown_collection_playbook(workdir):
