@@ -38,7 +38,29 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 # server's) or a whole Molecule scenario (its instances, steps and drill), so the lab and the
 # scenarios run side by side while each keeps its own order. xdist's own --dist loadgroup cannot
 # do this under pytest 9 (it renames node ids, which pytest 9 no longer allows).
+# The longest first (measured in CI), so that neither worker is left alone with a long one at
+# the end; everything not named here is short and follows in collection order.
 SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
+LONGEST_FIRST = (
+    "molecule:pgbackrest",
+    "tests/integration/test_lab_site.py",
+    "molecule:postgresql",
+    "molecule:hardening",
+    "molecule:pgbackrest_s3",
+    "molecule:server",
+)
+
+
+def scope_of(nodeid: str) -> str:
+    match = SCENARIO_ID.match(nodeid)
+    return f"molecule:{match['scenario']}" if match else nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # one process: pytest.ini's order, fast layers first
+    rank = {scope: position for position, scope in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))  # stable: steps keep their order
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
@@ -46,7 +68,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
     class ByModuleOrScenario(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            match = SCENARIO_ID.match(nodeid)
-            return f"molecule:{match['scenario']}" if match else super()._split_scope(nodeid)
+            return scope_of(nodeid)
 
+    config.option.loadscopereorder = False  # keep LONGEST_FIRST rather than sort by test count
     return ByModuleOrScenario(config, log)

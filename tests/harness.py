@@ -69,3 +69,6 @@ class Figures:
     def extend(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.append(line)
+
+    def lines(self) -> list[str]:
+        return [value for key, value in self._node.user_properties if key == "figure"]
