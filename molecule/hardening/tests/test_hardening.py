@@ -145,7 +145,12 @@ def test_fail2ban_bans_an_address_that_keeps_failing():
     DB.run("fail2ban-client unban --all")
     attacker = address(REPO)
     for _ in range(8):
-        REPO.run(f"ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=3 intruder@{address(DB)} true")
+        # Bounded: a ban can land while a connection is open, and its packets are then dropped
+        # without a word; ssh alone would wait for TCP to give up (a CI run hung here for minutes).
+        REPO.run(
+            "timeout 15 ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=3"
+            f" -o ServerAliveInterval=2 -o ServerAliveCountMax=2 intruder@{address(DB)} true"
+        )
         if attacker in DB.check_output("fail2ban-client status sshd"):
             break
     try:
