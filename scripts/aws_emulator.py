@@ -1,9 +1,11 @@
 """The AWS emulator of the tests and benchmarks: moto server, and a proxy in front of it.
 
 start_moto() runs moto server on a free loopback port. FaultProxy is a loopback HTTP proxy
-that adds latency and injects AWS faults. Used by the AWS inventory integration tests and
-scripts/bench_inventory.py. Faults are
-chosen per request from its SigV4 credential scope (access key, region, service):
+that adds latency and injects AWS faults; given one moto server per region, it routes each
+request to its region's server, as AWS's regional endpoints are served independently (one
+moto server renders responses on one core: 6 s for 2,500 instances, and every region would
+wait its turn). Used by the AWS inventory integration tests and scripts/bench_inventory.py.
+Faults and routes are chosen per request from its SigV4 credential scope (access key, region, service):
   latency        seconds added to every request
   throttle_first the first N requests get a throttling error (EC2: RequestLimitExceeded)
   deny_regions   requests to these regions get an access-denied error
@@ -89,8 +91,12 @@ def start_moto(moto_server: str) -> tuple[subprocess.Popen[bytes], str]:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, faults: Faults | None = None, port: int = 0) -> None:
+    def __init__(
+        self, upstream: str, faults: Faults | None = None, port: int = 0, regional: dict[str, str] | None = None
+    ) -> None:
         self.upstream = upstream.rstrip("/")
+        # region -> its own moto server; other regions (and global services) go to upstream.
+        self.regional = {region: url.rstrip("/") for region, url in (regional or {}).items()}
         self.faults = faults or Faults()
         proxy = self
 
@@ -117,7 +123,8 @@ class FaultProxy:
                         {"Content-Type": "text/xml"},
                     )
                     return
-                request = urllib.request.Request(proxy.upstream + self.path, data=body or None, method=self.command)
+                upstream = proxy.regional.get(region, proxy.upstream)
+                request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command)
                 for name, value in self.headers.items():
                     if name.lower() not in ("host", "content-length", "connection"):
                         request.add_header(name, value)
