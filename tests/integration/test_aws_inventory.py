@@ -26,6 +26,26 @@ LAB = {  # name: tags, as an operator would tag the lab's hosts with Terraform
 }
 
 
+# As listed in the ec2 plugin's documentation (groundwork_pg_cluster: hosts with a cluster tag).
+DOCUMENTED_EC2_HOSTVARS = {
+    "instance_id",
+    "instance_type",
+    "availability_zone",
+    "region",
+    "account_id",
+    "private_ip_address",
+    "public_ip_address",
+    "private_dns_name",
+    "public_dns_name",
+    "vpc_id",
+    "subnet_id",
+    "state",
+    "ec2_tags",
+    "ansible_host",
+    "groundwork_pg_cluster",
+}
+
+
 def launch(ec2, image, name, tags, itype="t3.micro"):
     tag_list = [{"Key": "Name", "Value": name}, *({"Key": k, "Value": v} for k, v in tags.items())]
     reservation = ec2.run_instances(
@@ -148,6 +168,8 @@ def test_every_running_instance_once_in_the_lab_groups(moto, inventory):
     assert hostvars["pg1"]["ansible_host"] == hostvars["pg1"]["private_ip_address"]
     assert "ec2_raw" not in hostvars["pg1"]
     assert hostvars["pg1"]["ec2_tags"]["groundwork:pg_role"] == "primary"
+    assert set(hostvars["pg1"]) == DOCUMENTED_EC2_HOSTVARS
+    assert set(hostvars["web1"]) == DOCUMENTED_EC2_HOSTVARS - {"groundwork_pg_cluster"}
     assert "[WARNING]" not in out, "a run must not warn (a host var named tags does, every time)"
 
 
