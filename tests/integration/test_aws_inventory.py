@@ -9,6 +9,7 @@ import sys
 import boto3
 import pytest
 import yaml
+from ansible_collections.groundwork.infra.plugins.inventory import ec2 as ec2_plugin
 from harness import ROOT, project_env, run, tail
 
 spec = importlib.util.spec_from_file_location("aws_emulator", ROOT / "scripts" / "aws_emulator.py")
@@ -229,6 +230,24 @@ def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventor
     assert calls > 0
     assert proxy.faults.requests == calls, "the second run must come from the cache"
     assert first == second
+
+
+def test_every_page_is_followed(moto, inventory):
+    # moto pages DescribeInstances by reservation (as many as MaxResults), so one more
+    # reservation than the plugin's page size makes a second page.
+    url, _ = moto
+    region = "ap-southeast-2"
+    ec2 = boto3.client("ec2", endpoint_url=url, region_name=region, **KEYS)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    launched = {
+        launch(ec2, image, f"paged{n}", {"groundwork:roles": "server"}) for n in range(ec2_plugin.PAGE_SIZE + 1)
+    }
+    with aws_emulator.FaultProxy(url) as proxy:
+        rc, parsed, out = inventory(endpoint_url=proxy.url, regions=[region], hostnames=["instance-id"])
+    assert rc == 0, tail(out)
+    assert proxy.faults.requests == 2, "two pages, two calls"
+    assert set(parsed["_meta"]["hostvars"]) == launched
+    assert hosts_of(parsed, "servers") == launched
 
 
 def test_throttling_is_retried_and_the_inventory_is_complete(moto, inventory):
