@@ -1,4 +1,4 @@
-"""groundwork.infra.ec2 next to amazon.aws.aws_ec2 on the same moto server, in one run.
+"""groundwork.infra.ec2 next to amazon.aws.aws_ec2 on the same emulated AWS (moto server), in one run.
 
 Starts moto server on loopback, one per region by default (AWS serves each region from
 its own endpoint; one moto server would render every region's answer on one core, in
