@@ -160,6 +160,15 @@ def test_site_check_mode_on_the_converged_lab_predicts_no_change(lab_env):
     assert report.changes == {}
 
 
+def test_no_unit_failed_on_the_converged_lab(lab_env):
+    # So that "degraded" means something: auditd, which the hardening role enables, is kept from
+    # starting in a container (it may not configure the host kernel's audit there).
+    for host in LAB_HOSTS:
+        failed = run(["podman", "exec", PREFIX + host, "systemctl", "--failed", "--no-legend", "--plain"], env=lab_env)
+        assert failed.returncode == 0, (host, failed.stderr)
+        assert failed.stdout.strip() == "", (host, failed.stdout)
+
+
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
         out = run(
