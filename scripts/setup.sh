@@ -15,7 +15,8 @@ VENDORED_COLLECTIONS=(ansible.posix community.general community.postgresql commu
 APT_PACKAGES=(podman runc netavark aardvark-dns iptables debootstrap openssh-client
   python3-venv git make)
 
-step() { printf '\n== %s\n' "$*"; }
+SETUP_STARTED=$SECONDS
+step() { printf '\n== %s (at %d s)\n' "$*" $((SECONDS - SETUP_STARTED)); }
 
 install_apt_packages() {
   local missing=()
@@ -87,11 +88,36 @@ fetch_moto_wheels() {
   echo "$want" >"$stamp"
 }
 
+# The base images need only apt's packages: they are built while the venv installs (debootstrap
+# waits on the mirror and dpkg, pip on PyPI), each with its output in a log shown if it fails.
+start_image_builds() {
+  local major
+  mkdir -p .cache/setup
+  for major in "${!GROUNDWORK_DEBIAN_CODENAMES[@]}"; do
+    scripts/build-image.sh "$major" >".cache/setup/image-$major.log" 2>&1 &
+    IMAGE_BUILDS[$major]=$!
+  done
+}
+
+wait_for_image_builds() {
+  local major failed=0
+  for major in "${!IMAGE_BUILDS[@]}"; do
+    if wait "${IMAGE_BUILDS[$major]}"; then
+      tail -n 1 ".cache/setup/image-$major.log"
+    else
+      echo "building the Debian $major image failed:" >&2
+      tail -n 30 ".cache/setup/image-$major.log" >&2
+      failed=1
+    fi
+  done
+  return "$failed"
+}
+
+declare -A IMAGE_BUILDS=()
 step "apt packages"; install_apt_packages
+step "base images (building in the background)"; start_image_builds
 step "python venv"; install_venv
 step "collections"; vendor_collections
 step "moto wheels"; fetch_moto_wheels
-step "base images"
-for major in "${!GROUNDWORK_DEBIAN_CODENAMES[@]}"; do
-  scripts/build-image.sh "$major"
-done
+step "base images"; wait_for_image_builds
+step "set-up done"

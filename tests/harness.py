@@ -53,6 +53,15 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return totals
 
 
+# What Ansible prints for a warning or a deprecation; a normal run prints neither.
+ANSIBLE_WARNING = re.compile(r"^\s*\[(?:DEPRECATION )?WARNING\]:?.*$", re.MULTILINE)
+
+
+def warnings_in(output: str) -> list[str]:
+    """Ansible's warning and deprecation lines in a run's output."""
+    return [match.group(0).strip() for match in ANSIBLE_WARNING.finditer(output)]
+
+
 def tail(text: str, lines: int = 80) -> str:
     return "\n".join(text.splitlines()[-lines:])
 

@@ -8,7 +8,7 @@ import json
 
 import groundwork_runner
 import pytest
-from harness import ROOT, project_env, recap, run, tail
+from harness import ROOT, project_env, recap, run, tail, warnings_in
 
 PREFIX = "gwtest-"
 LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1"}
@@ -49,6 +49,14 @@ def test_lab_status_shows_every_host_running(lab_env):
     for host, row in rows.items():
         assert row[1] == "running", (host, row)
         assert row[2] in ("running", "degraded"), (host, row)
+
+
+def test_the_lab_is_reached_over_ssh_as_its_admin(lab_env):
+    # As real hosts are: sshd, the admin's key, sudo; not `podman exec` as root.
+    result = run(["ansible", "-i", str(ROOT / "inventories" / "lab"), "all", "-a", "id -un"], env=lab_env)
+    assert result.returncode == 0, tail(result.stdout + result.stderr)
+    for host in LAB_HOSTS:
+        assert f"{host} | CHANGED | rc=0 >>\nlabadmin\n" in result.stdout, result.stdout
 
 
 def test_wrongly_typed_variable_fails_before_any_task(lab_env):
@@ -104,6 +112,7 @@ def test_site_first_run_configures_every_host(lab_env):
     counters = recap(out)
     assert set(counters) == LAB_HOSTS
     assert all(c["changed"] > 0 and c["failed"] == 0 for c in counters.values()), counters
+    assert warnings_in(out) == []
 
 
 def test_lab_cluster_streams_to_both_replicas_over_tls(lab_env):

@@ -241,6 +241,7 @@ def test_audit_rules_cover_identity_time_modules_and_privileged_programs(host):
 def test_aide_has_a_database_and_a_daily_check(host):
     assert host.file("/var/lib/aide/aide.db").size > 0
     assert host.service("dailyaidecheck.timer").is_enabled
+    assert host.file("/etc/aide/aide.conf").contains("^Checksums = sha512$")
 
 
 @BY_NAME
@@ -257,6 +258,12 @@ def test_only_root_runs_the_assembler(host):
     assert (assembler.user, assembler.group, assembler.mode) == ("root", "root", 0o750)
     assert assembler.path in host.check_output("dpkg-statoverride --list")
     assert host.run("runuser -u alice -- as --version").rc != 0
+
+
+@BY_NAME
+def test_services_a_server_does_not_need_are_stopped_and_masked(host):
+    assert not host.service("cups").is_running
+    assert host.run("systemctl is-enabled cups.service").stdout.strip() == "masked"
 
 
 @BY_NAME

@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# Copyright: groundwork.infra contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: file_modes
+short_description: Set the owner, group and mode of many existing paths in one call
+version_added: 0.1.0
+description:
+  - Gives each listed path that exists the owner, group and mode asked for; a path the host does
+    not have is left alone (not created).
+  - One call for the whole list. M(ansible.builtin.file) in a loop costs a module run per path and
+    host, and needs a M(ansible.builtin.stat) loop first to skip the paths a host does not have.
+  - A path may be a shell-style pattern (C(/home/*/)), expanded on the host; a pattern ending in
+    C(/) matches directories only. Symbolic links are followed, as M(ansible.builtin.file) does.
+  - In check mode nothing is changed; the result lists what would change.
+author: groundwork.infra maintainers
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  paths:
+    description: The paths, each with what it should have. An entry's unset owner, group or mode is left as it is.
+    type: list
+    elements: dict
+    required: true
+    version_added: 0.1.0
+    suboptions:
+      path:
+        description: A path, or a pattern of paths.
+        type: str
+        required: true
+        version_added: 0.1.0
+      owner:
+        description: User name of the owner.
+        type: str
+        version_added: 0.1.0
+      group:
+        description: Group name.
+        type: str
+        version_added: 0.1.0
+      mode:
+        description: Permissions as an octal string (V("0640")).
+        type: str
+        version_added: 0.1.0
+"""
+
+EXAMPLES = r"""
+- name: Tighten sensitive files and keep home directories private
+  groundwork.infra.file_modes:
+    paths:
+      - {path: /etc/shadow, owner: root, group: shadow, mode: "0640"}
+      - {path: /etc/cron.d, owner: root, group: root, mode: "0700"}
+      - {path: /home/*/, mode: "0750"}
+"""
+
+RETURN = r"""
+changes:
+  description: What was changed (or, in check mode, would be), one entry per path.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The path.
+      type: str
+    before:
+      description: Owner, group and mode it had.
+      type: dict
+    after:
+      description: Owner, group and mode it has now.
+      type: dict
+  sample:
+    - path: /etc/crontab
+      before: {owner: root, group: root, mode: "0644"}
+      after: {owner: root, group: root, mode: "0600"}
+"""
+
+import glob
+import grp
+import os
+import pwd
+import stat
+from collections.abc import Callable
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def ownership(entry: dict, module: AnsibleModule) -> tuple[int, int, int]:
+    """The uid, gid and mode an entry asks for; -1 where it asks for nothing."""
+    try:
+        uid = pwd.getpwnam(entry["owner"]).pw_uid if entry["owner"] else -1
+        gid = grp.getgrnam(entry["group"]).gr_gid if entry["group"] else -1
+    except KeyError as exc:
+        module.fail_json(msg=f"{entry['path']}: no such user or group on this host: {exc.args[0]}")
+    try:
+        mode = int(entry["mode"], 8) if entry["mode"] else -1
+    except ValueError:
+        module.fail_json(msg=f"{entry['path']}: mode {entry['mode']!r} is not an octal number")
+    return uid, gid, mode
+
+
+def matches(pattern: str) -> list[str]:
+    if not glob.has_magic(pattern):
+        return [pattern] if os.path.exists(pattern) else []
+    return sorted(path.rstrip("/") or "/" for path in glob.glob(pattern))
+
+
+def described(st: os.stat_result) -> dict[str, str]:
+    def name(lookup: Callable[[int], tuple], ident: int) -> str:
+        try:
+            return lookup(ident)[0]
+        except KeyError:
+            return str(ident)
+
+    return {
+        "owner": name(pwd.getpwuid, st.st_uid),
+        "group": name(grp.getgrgid, st.st_gid),
+        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "paths": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "path": {"type": "str", "required": True},
+                    "owner": {"type": "str"},
+                    "group": {"type": "str"},
+                    "mode": {"type": "str"},
+                },
+            }
+        },
+        supports_check_mode=True,
+    )
+    changes = []
+    for entry in module.params["paths"]:
+        uid, gid, mode = ownership(entry, module)
+        for path in matches(entry["path"]):
+            st = os.stat(path)
+            # -1 asks for nothing, as os.chown reads it.
+            wrong_owner = uid not in (-1, st.st_uid) or gid not in (-1, st.st_gid)
+            wrong_mode = mode not in (-1, stat.S_IMODE(st.st_mode))
+            if not (wrong_owner or wrong_mode):
+                continue
+            before = described(st)
+            if not module.check_mode:
+                if wrong_owner:
+                    os.chown(path, uid, gid)
+                if wrong_mode:
+                    os.chmod(path, mode)
+            after = {
+                "owner": entry["owner"] or before["owner"],
+                "group": entry["group"] or before["group"],
+                "mode": f"{mode:04o}" if mode != -1 else before["mode"],
+            }
+            changes.append({"path": path, "before": before, "after": after})
+    lines = "{path} {owner}:{group} {mode}\n".format
+    diff = {
+        "before": "".join(lines(path=c["path"], **c["before"]) for c in changes),
+        "after": "".join(lines(path=c["path"], **c["after"]) for c in changes),
+    }
+    module.exit_json(changed=bool(changes), changes=changes, diff=diff)
+
+
+if __name__ == "__main__":
+    main()
