@@ -96,7 +96,8 @@ def main() -> None:
         PROFILE_TASKS_TASK_OUTPUT_LIMIT="12",
     )
     env.pop("GROUNDWORK_LAB_PREFIX", None)  # the operator's lab, as `make lab` left it
-    print(f"site.yml{' --check' if args.check else ''} on the converged lab, {args.runs} run(s); {os.cpu_count()} cores")
+    mode = " --check" if args.check else ""
+    print(f"site.yml{mode} on the converged lab, {args.runs} run(s); {os.cpu_count()} cores")
     print(BEFORE)
     runs = []
     for number in range(1, args.runs + 1):

@@ -32,6 +32,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("figures measured in this run")
         for line in lines:
             terminalreporter.write_line(line)
+    # Where the suite's time went, one line per scope (a module, or a whole Molecule scenario with its
+    # drills): set-up, calls and tear-down added up, slowest first.
+    seconds: dict[str, float] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if hasattr(report, "duration") and hasattr(report, "nodeid"):
+                scope = scope_of(report.nodeid)
+                seconds[scope] = seconds.get(scope, 0.0) + report.duration
+    if seconds:
+        terminalreporter.section("time per scope")
+        for scope, total in sorted(seconds.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{total:8.0f} s  {scope}")
 
 
 # `make test` runs two pytest-xdist workers. A worker takes a whole module (the lab's, one moto
