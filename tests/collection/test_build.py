@@ -61,6 +61,8 @@ def test_installed_role_documents_its_inputs(installed):
         ("module", "pg_replication_info", "max_lag_bytes"),
         ("module", "pgbackrest_info", "newest_backup_age"),
         ("module", "pgbackrest_backup", "newer_than"),
+        ("module", "file_modes", "owner"),
+        ("module", "config_keywords", "separator"),
         ("filter", "pg_tune", "workload"),
         ("filter", "pg_topology", "problems"),
         ("connection", "podman_exec", "pipelining"),
