@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -157,8 +158,15 @@ def test_fail2ban_bans_an_address_that_keeps_failing():
         )
         if attacker in DB.check_output("fail2ban-client status sshd"):
             break
+    # fail2ban reads the journal on its own schedule, later still on a loaded machine: give it a
+    # bounded while to count the failures sshd has logged.
+    deadline = time.monotonic() + 30
+    while attacker not in DB.check_output("fail2ban-client status sshd") and time.monotonic() < deadline:
+        time.sleep(1)
     try:
-        assert attacker in DB.check_output("fail2ban-client status sshd")
+        assert attacker in DB.check_output("fail2ban-client status sshd"), DB.check_output(
+            "journalctl -u ssh --since -10min --no-pager | tail -n 20"
+        )
         assert attacker in DB.check_output("nft list ruleset")
         assert tcp_from(REPO, DB, 22) != "open"
     finally:
