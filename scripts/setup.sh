@@ -120,4 +120,5 @@ step "python venv"; install_venv
 step "collections"; vendor_collections
 step "moto wheels"; fetch_moto_wheels
 step "base images"; wait_for_image_builds
+step "what killed runs left of podman networks"; scripts/podman-network-gc
 step "set-up done"
