@@ -34,10 +34,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(line)
     # Where the suite's time went, one line per scope (a module, or a whole Molecule scenario with its
     # drills): set-up, calls and tear-down added up, slowest first.
+    # Passed set-up and tear-down reports are kept under the outcome "" (a scenario's converge is a
+    # fixture's set-up), so every outcome is read.
     seconds: dict[str, float] = {}
-    for outcome in ("passed", "failed", "error", "skipped"):
-        for report in terminalreporter.stats.get(outcome, []):
-            if hasattr(report, "duration") and hasattr(report, "nodeid"):
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if isinstance(report, pytest.TestReport):
                 scope = scope_of(report.nodeid)
                 seconds[scope] = seconds.get(scope, 0.0) + report.duration
     if seconds:
