@@ -6,11 +6,11 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: file_modes
-short_description: Set the owner, group and mode of many existing paths in one call
+short_description: Set the owner, group and mode of many paths in one call, creating directories asked for
 version_added: 0.1.0
 description:
   - Gives each listed path that exists the owner, group and mode asked for; a path the host does
-    not have is left alone (not created).
+    not have is left alone (not created), unless its entry has O(paths[].state=directory).
   - One call for the whole list. M(ansible.builtin.file) in a loop costs a module run per path and
     host, and needs a M(ansible.builtin.stat) loop first to skip the paths a host does not have.
   - A path may be a shell-style pattern (C(/home/*/)), expanded on the host; a pattern ending in
@@ -47,6 +47,15 @@ options:
         description: Permissions as an octal string (V("0640")).
         type: str
         version_added: 0.1.0
+      state:
+        description:
+          - V(existing) sets what the path has if the host has it.
+          - V(directory) creates the directory first if it is missing (its missing parents too, as
+            C(mkdir -p) does), so that a role's drop-in directories cost one call together. Not for patterns.
+        type: str
+        choices: [existing, directory]
+        default: existing
+        version_added: 0.1.0
 """
 
 EXAMPLES = r"""
@@ -56,6 +65,12 @@ EXAMPLES = r"""
       - {path: /etc/shadow, owner: root, group: shadow, mode: "0640"}
       - {path: /etc/cron.d, owner: root, group: root, mode: "0700"}
       - {path: /home/*/, mode: "0750"}
+
+- name: Create the drop-in directories the role writes into
+  groundwork.infra.file_modes:
+    paths:
+      - {path: /etc/security/pwquality.conf.d, state: directory, owner: root, group: root, mode: "0755"}
+      - {path: /etc/systemd/coredump.conf.d, state: directory, owner: root, group: root, mode: "0755"}
 """
 
 RETURN = r"""
@@ -69,7 +84,7 @@ changes:
       description: The path.
       type: str
     before:
-      description: Owner, group and mode it had.
+      description: Owner, group and mode it had (empty for a directory created).
       type: dict
     after:
       description: Owner, group and mode it has now.
@@ -124,6 +139,22 @@ def described(st: os.stat_result) -> dict[str, str]:
     }
 
 
+def created_directory(entry: dict, uid: int, gid: int, mode: int, module: AnsibleModule) -> dict:
+    """Create a missing directory (unless in check mode) with what its entry asks for."""
+    path = entry["path"]
+    if not module.check_mode:
+        os.makedirs(path)
+        os.chown(path, uid, gid)
+        if mode != -1:
+            os.chmod(path, mode)
+    after = (
+        described(os.stat(path))
+        if not module.check_mode
+        else {"owner": entry["owner"] or "", "group": entry["group"] or "", "mode": entry["mode"] or ""}
+    )
+    return {"path": path, "before": {}, "after": after}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -136,6 +167,7 @@ def main() -> None:
                     "owner": {"type": "str"},
                     "group": {"type": "str"},
                     "mode": {"type": "str"},
+                    "state": {"type": "str", "choices": ["existing", "directory"], "default": "existing"},
                 },
             }
         },
@@ -144,6 +176,14 @@ def main() -> None:
     changes = []
     for entry in module.params["paths"]:
         uid, gid, mode = ownership(entry, module)
+        if entry["state"] == "directory":
+            if glob.has_magic(entry["path"]):
+                module.fail_json(msg=f"{entry['path']}: state=directory takes a path, not a pattern")
+            if not os.path.exists(entry["path"]):
+                changes.append(created_directory(entry, uid, gid, mode, module))
+                continue
+            if not os.path.isdir(entry["path"]):
+                module.fail_json(msg=f"{entry['path']} exists and is not a directory")
         for path in matches(entry["path"]):
             st = os.stat(path)
             # -1 asks for nothing, as os.chown reads it.
@@ -165,7 +205,7 @@ def main() -> None:
             changes.append({"path": path, "before": before, "after": after})
     lines = "{path} {owner}:{group} {mode}\n".format
     diff = {
-        "before": "".join(lines(path=c["path"], **c["before"]) for c in changes),
+        "before": "".join(lines(path=c["path"], **c["before"]) for c in changes if c["before"]),
         "after": "".join(lines(path=c["path"], **c["after"]) for c in changes),
     }
     module.exit_json(changed=bool(changes), changes=changes, diff=diff)
