@@ -62,6 +62,8 @@ def test_installed_role_documents_its_inputs(installed):
         ("module", "pgbackrest_info", "newest_backup_age"),
         ("module", "pgbackrest_backup", "newer_than"),
         ("module", "file_modes", "owner"),
+        ("module", "file_modes", "directory"),
+        ("module", "systemd_units", "daemon_reload"),
         ("module", "config_keywords", "separator"),
         ("filter", "pg_tune", "workload"),
         ("filter", "pg_topology", "problems"),
