@@ -162,6 +162,8 @@ def main() -> None:
 
     if module.params["daemon_reload"] and not module.check_mode:
         module.run_command([systemctl, "daemon-reload"], check_rc=True)
+    if not units:
+        module.exit_json(changed=False, commands=[], units={})  # `systemctl show` of nothing shows systemd itself
 
     names = [unit_name(unit["name"]) for unit in units]
     rc, out, err = module.run_command([systemctl, "show", f"--property={','.join(PROPERTIES)}", "--", *names])

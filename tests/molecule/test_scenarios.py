@@ -262,6 +262,31 @@ def test_a_schedule_systemd_cannot_read_is_refused_before_any_change(
 
 
 @BACKUP
+def test_a_schedule_taken_away_stops_its_timer_before_removing_it(
+    converged: str, backups: bd.ScenarioInventory
+) -> None:
+    # The fault: the role looked for the timer's file on the controller (Jinja's `is file`), never
+    # found it, and so removed the file of a timer still running and enabled at boot.
+    timer = "pgbackrest-main-incr.timer"
+
+    def active() -> str:
+        return bd.on(bd.REPO, "systemctl", "show", "--property=ActiveState", "--value", timer)
+
+    def started_at_boot() -> list[str]:
+        return bd.on(bd.REPO, "ls", "/etc/systemd/system/timers.target.wants").split()
+
+    assert active() == "active"
+    assert timer in started_at_boot()
+    request = {"pgbackrest_schedules": {"full": "2099-01-04 01:00:00", "diff": "2099-01-05 01:00:00", "incr": ""}}
+    rc, out = backups.playbook("backup", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    assert active() == "inactive"
+    assert timer not in started_at_boot()
+    assert {"pgbackrest-main-full.timer", "pgbackrest-main-diff.timer"} <= set(started_at_boot())
+    bd.on(bd.REPO, "test", "!", "-e", f"/etc/systemd/system/{timer}")
+
+
+@BACKUP
 def test_incremental_backups_while_pgbench_writes(
     converged: str, backups: bd.ScenarioInventory, figures: Figures
 ) -> None:
