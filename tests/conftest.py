@@ -56,9 +56,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 # the end; everything not named here is short and follows in collection order.
 SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
 LONGEST_FIRST = (
-    "molecule:pgbackrest",
+    "molecule:cluster",
     "tests/integration/test_lab_site.py",
-    "molecule:postgresql",
     "molecule:hardening",
     "molecule:pgbackrest_s3",
     "molecule:server",

@@ -1,4 +1,4 @@
-"""The backup drill's tools: an inventory of the `pgbackrest` scenario, SQL and pgBackRest on its hosts.
+"""The backup drill's tools: an inventory of the `cluster` scenario, SQL and pgBackRest on its hosts.
 
 The drill runs the collection's playbooks on the scenario's instances the way an operator runs them.
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 import yaml
 from harness import ROOT, project_env, run
 
-SCENARIO = ROOT / "molecule" / "pgbackrest" / "molecule.yml"
-PRIMARY, STANDBY, REPO, RESTORE = "gw-pgb1", "gw-pgb2", "gw-pgb-repo", "gw-pgb-restore"
+SCENARIO = ROOT / "molecule" / "cluster" / "molecule.yml"
+PRIMARY, REPO, RESTORE = "gw-pgc1", "gw-pgc-repo", "gw-pgc-restore"
+STANDBYS = ("gw-pgc2", "gw-pgc3")
 WAL_SEGMENT = 16 * 1024 * 1024
 
 

@@ -1,6 +1,6 @@
 """The cluster drill's tools: an inventory that follows the cluster's changes, and a counted writer.
 
-The drill runs the collection's playbooks on the Molecule `postgresql` scenario's instances the way an
+The drill runs the collection's playbooks on the Molecule `cluster` scenario's instances the way an
 operator runs them: with an inventory they edit after each switchover or failover.
 """
 
@@ -18,7 +18,7 @@ import psycopg
 import yaml
 from harness import ROOT, project_env, run
 
-SCENARIO = ROOT / "molecule" / "postgresql" / "molecule.yml"
+SCENARIO = ROOT / "molecule" / "cluster" / "molecule.yml"
 MEMBERS = ("gw-pgc1", "gw-pgc2", "gw-pgc3")
 
 

@@ -5,11 +5,11 @@ import json
 import pytest
 import testinfra
 
-PRIMARY = testinfra.get_host("podman://gw-pgb1")
-STANDBY = testinfra.get_host("podman://gw-pgb2")
-REPO = testinfra.get_host("podman://gw-pgb-repo")
-RESTORE = testinfra.get_host("podman://gw-pgb-restore")
-MEMBERS = [PRIMARY, STANDBY]
+PRIMARY = testinfra.get_host("podman://gw-pgc1")
+STANDBYS = [testinfra.get_host("podman://gw-pgc2"), testinfra.get_host("podman://gw-pgc3")]
+REPO = testinfra.get_host("podman://gw-pgc-repo")
+RESTORE = testinfra.get_host("podman://gw-pgc-restore")
+MEMBERS = [PRIMARY, *STANDBYS]
 
 
 def sql(host, query):
@@ -71,8 +71,8 @@ def test_the_repository_is_private_to_its_user():
 def test_backups_come_from_the_standby():
     conf = REPO.file("/etc/pgbackrest/pgbackrest.conf").content_string
     assert "backup-standby=y" in conf
-    assert f"pg1-host={address(PRIMARY)}" in conf
-    assert f"pg2-host={address(STANDBY)}" in conf
+    hosts = sorted(line.split("=", 1)[1] for line in conf.splitlines() if line.startswith("pg") and "-host=" in line)
+    assert hosts == sorted(address(member) for member in MEMBERS)
 
 
 def test_each_key_may_only_run_pgbackrest_from_its_peer():
