@@ -60,7 +60,6 @@ LONGEST_FIRST = (
     "tests/integration/test_lab_site.py",
     "molecule:hardening",
     "molecule:pgbackrest_s3",
-    "molecule:server",
 )
 
 
