@@ -65,6 +65,7 @@ def test_installed_role_documents_its_inputs(installed):
         ("module", "file_modes", "directory"),
         ("module", "systemd_units", "daemon_reload"),
         ("module", "config_keywords", "separator"),
+        ("module", "config_files", "validate"),
         ("filter", "pg_tune", "workload"),
         ("filter", "pg_topology", "problems"),
         ("connection", "podman_exec", "pipelining"),
