@@ -185,17 +185,6 @@ def staged_copy(plan: Plan) -> str:
     return staged
 
 
-def attributes_of(entry: dict, path: str) -> dict:
-    return {
-        "path": path,
-        "owner": entry["owner"],
-        "group": entry["group"],
-        "mode": entry["mode"],
-        "attributes": None,
-        "secontext": [None, None, None],
-    }
-
-
 def install(module: AnsibleModule, entry: dict, staged: str, path: str) -> None:
     """Give the checked copy the file's attributes before it becomes the file: no moment with others."""
     if os.path.exists(path):
@@ -206,7 +195,7 @@ def install(module: AnsibleModule, entry: dict, staged: str, path: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(staged, 0o666 & ~umask)
-    module.set_fs_attributes_if_different(attributes_of(entry, staged), False)
+    module.set_fs_attributes_if_different(module.load_file_common_arguments(entry, path=staged), False)
     os.rename(staged, path)
     if module.selinux_enabled():
         module.set_default_selinux_context(path, False)
@@ -245,7 +234,8 @@ def apply(
                 install(module, entry, staged.pop(plan.path), plan.path)
             # A file check mode has not written cannot be inspected; its attributes come with it.
             if plan.before is not None or not module.check_mode:
-                changed = module.set_fs_attributes_if_different(attributes_of(entry, plan.path), changed)
+                file_args = module.load_file_common_arguments(entry, path=plan.path)
+                changed = module.set_fs_attributes_if_different(file_args, changed)
         if changed:
             changed_files.append(plan.path)
             if plan.text_changes:
