@@ -5,7 +5,7 @@ Brings up a lab of its own (prefix gwbench-, so yours is never touched), applies
 backup.yml, loads `pgbench -i -s SCALE` on the primary, then prints:
   - a full backup (backup_now.yml; pgBackRest's own start-to-stop time, and the repository size),
   - a plain copy of the same data directory from the standby to the repository host (tar through pipes),
-  - restore.yml of that backup onto a new host (whole playbook, and its pgbackrest restore task),
+  - restore.yml of that backup onto the lab's restore host (whole playbook, and its pgbackrest restore task),
   - a plain copy of the data directory back onto that host,
   - the WAL archive lag (bytes written on the primary and not yet archived) sampled each second while
     `pgbench -c 4` writes for --seconds.
@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -122,10 +121,6 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the benchmark lab running")
     args = parser.parse_args()
 
-    extra = Path(tempfile.mkdtemp()) / "restore.yml"
-    extra.write_text(f"all:\n  hosts:\n    restore1:\n      ansible_host: {PREFIX}restore1\n")
-    # restore1 first: the lab's network cannot go while a container still uses it.
-    sh(["podman", "rm", "-f", PREFIX + "restore1"], check=False)
     sh([str(ROOT / "scripts" / "lab"), "down"])
     sh([str(ROOT / "scripts" / "lab"), "up"])
     try:
@@ -147,24 +142,6 @@ def main() -> None:
 
         plain_out = copy_tree("pg2", DATA, "backup1", "/var/tmp/plain")
 
-        network = f"{PREFIX}groundwork-lab"
-        sh(
-            [
-                "podman",
-                "run",
-                "-d",
-                "--name",
-                PREFIX + "restore1",
-                "--hostname",
-                "restore1",
-                "--network",
-                network,
-                "--systemd=always",
-                "localhost/groundwork-debian:12",
-                "/sbin/init",
-            ]
-        )
-        time.sleep(5)
         # The restore host's packages first, so the restore figure is the restore, not apt.
         sh(
             [
@@ -185,16 +162,13 @@ def main() -> None:
                 "pgbackrest_restore_target_type": "immediate",
             }
         )
-        restore, out = timed(
-            ["ansible-playbook", "-i", INVENTORY, "-i", str(extra), "groundwork.infra.restore", "-e", request]
-        )
+        restore, out = timed(["ansible-playbook", "-i", INVENTORY, "groundwork.infra.restore", "-e", request])
         restore_task = task_seconds(out, "groundwork.infra.pgbackrest : Restore, to")
         plain_back = copy_tree("backup1", "/var/tmp/plain", "restore1", "/var/tmp/plain")
 
         samples, tps = archive_lag_samples(args.seconds)
     finally:
         if not args.keep:
-            sh(["podman", "rm", "-f", PREFIX + "restore1"], check=False)
             sh([str(ROOT / "scripts" / "lab"), "down"], check=False)
 
     samples.sort()

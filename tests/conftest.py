@@ -48,16 +48,21 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{total:8.0f} s  {scope}")
 
 
-# `make test` runs two pytest-xdist workers. A worker takes a whole module (the lab's, one moto
-# server's) or a whole Molecule scenario (its instances, steps and drill), so the lab and the
-# scenarios run side by side while each keeps its own order. xdist's own --dist loadgroup cannot
-# do this under pytest 9 (it renames node ids, which pytest 9 no longer allows).
+# `make test` runs two pytest-xdist workers. A worker takes a whole scope: the lab's modules (one
+# converged lab: site.yml, its checks, then the drills that change it), one moto server's module or a
+# whole Molecule scenario (its instances and steps), so the lab and the scenarios run side by side
+# while each keeps its own order. xdist's own --dist loadgroup cannot do this under pytest 9 (it
+# renames node ids, which pytest 9 no longer allows).
 # The longest first (measured in CI), so that neither worker is left alone with a long one at
 # the end; everything not named here is short and follows in collection order.
 SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
-LONGEST_FIRST = (
-    "molecule:cluster",
+LAB_MODULES = (
     "tests/integration/test_lab_site.py",
+    "tests/integration/test_lab_cluster.py",
+    "tests/integration/test_lab_drills.py",
+)
+LONGEST_FIRST = (
+    "lab",
     "molecule:hardening",
     "molecule:pgbackrest_s3",
 )
@@ -65,14 +70,21 @@ LONGEST_FIRST = (
 
 def scope_of(nodeid: str) -> str:
     match = SCENARIO_ID.match(nodeid)
-    return f"molecule:{match['scenario']}" if match else nodeid.split("::", 1)[0]
+    if match:
+        return f"molecule:{match['scenario']}"
+    module = nodeid.split("::", 1)[0]
+    return "lab" if module in LAB_MODULES else module
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not hasattr(config, "workerinput"):
-        return  # one process: pytest.ini's order, fast layers first
-    rank = {scope: position for position, scope in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))  # stable: steps keep their order
+    if hasattr(config, "workerinput"):
+        rank = {scope: position for position, scope in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))  # stable: steps keep their order
+    # The lab's modules in their order, whatever their names: the drills change the cluster.
+    slots = [index for index, item in enumerate(items) if scope_of(item.nodeid) == "lab"]
+    in_order = sorted((items[index] for index in slots), key=lambda item: LAB_MODULES.index(item.nodeid.split("::")[0]))
+    for index, item in zip(slots, in_order, strict=True):
+        items[index] = item
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:

@@ -13,7 +13,8 @@ description:
     further configuration.
   - "Tag scheme (prefix O(tag_prefix), default C(groundwork:)):
     C(groundwork:roles) - comma-separated roles: C(server) (groups C(servers) only),
-    C(postgresql), C(backup_repository); any such tag puts the host in C(servers).
+    C(postgresql), C(backup_repository), C(restore_target) (group C(restore_targets)); any such tag puts
+    the host in C(servers).
     C(groundwork:pg_role) - C(primary) or C(replica): group C(postgresql_primary) or
     C(postgresql_replica), children of C(postgresql), itself a child of C(servers).
     C(groundwork:cluster) - the PostgreSQL cluster name, as host variable C(groundwork_pg_cluster)."
@@ -130,7 +131,11 @@ from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session impor
 
 # EC2's own page size limit: the fewer pages, the fewer round trips.
 PAGE_SIZE = 1000
-ROLE_GROUPS = {"postgresql": "postgresql", "backup_repository": "backup_repository"}
+ROLE_GROUPS = {
+    "postgresql": "postgresql",
+    "backup_repository": "backup_repository",
+    "restore_target": "restore_targets",
+}
 PG_ROLE_GROUPS = {"primary": "postgresql_primary", "replica": "postgresql_replica"}
 
 # Client-side filter names and how to read them from an API record.

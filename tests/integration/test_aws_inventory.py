@@ -24,6 +24,7 @@ LAB = {  # name: tags, as an operator would tag the lab's hosts with Terraform
     "pg2": {"groundwork:roles": "postgresql", "groundwork:pg_role": "replica", "groundwork:cluster": "main"},
     "pg3": {"groundwork:roles": "postgresql", "groundwork:pg_role": "replica", "groundwork:cluster": "main"},
     "backup1": {"groundwork:roles": "backup_repository"},
+    "restore1": {"groundwork:roles": "restore_target"},
 }
 
 
@@ -156,12 +157,13 @@ def test_every_running_instance_once_in_the_lab_groups(moto, inventory):
     rc, parsed, out = inventory(endpoint_url=url, regions=["us-east-1", "us-west-2"])
     assert rc == 0, tail(out)
     hostvars = parsed["_meta"]["hostvars"]
-    assert sorted(hostvars) == ["backup1", "pg1", "pg2", "pg3", "untagged", "web1", "web2"]
+    assert sorted(hostvars) == ["backup1", "pg1", "pg2", "pg3", "restore1", "untagged", "web1", "web2"]
     assert parsed["postgresql_primary"]["hosts"] == ["pg1"]
     assert sorted(parsed["postgresql_replica"]["hosts"]) == ["pg2", "pg3"]
     assert parsed["backup_repository"]["hosts"] == ["backup1"]
+    assert parsed["restore_targets"]["hosts"] == ["restore1"]
     assert sorted(parsed["postgresql"]["children"]) == ["postgresql_primary", "postgresql_replica"]
-    assert hosts_of(parsed, "servers") == {"pg1", "pg2", "pg3", "backup1", "web1", "web2"}
+    assert hosts_of(parsed, "servers") == {"pg1", "pg2", "pg3", "backup1", "restore1", "web1", "web2"}
     assert hostvars["pg2"]["groundwork_pg_cluster"] == "main"
     assert hostvars["pg2"]["region"] == "us-east-1"
     assert hostvars["web1"]["region"] == "us-west-2"
@@ -190,7 +192,7 @@ def test_filters_hostnames_and_constructed(moto, inventory):
     )
     assert rc == 0, tail(out)
     hostvars = parsed["_meta"]["hostvars"]
-    assert set(hostvars) == {ids[n] for n in ("pg1", "pg2", "pg3", "backup1", "untagged", "web1")}
+    assert set(hostvars) == {ids[n] for n in ("pg1", "pg2", "pg3", "backup1", "restore1", "untagged", "web1")}
     assert hostvars[ids["untagged"]]["size"] == "m5.large"
     assert parsed["type_m5_large"]["hosts"] == [ids["untagged"]]
     assert ids["web1"] not in parsed["east"]["hosts"]
@@ -256,7 +258,7 @@ def test_throttling_is_retried_and_the_inventory_is_complete(moto, inventory):
         rc, parsed, out = inventory(endpoint_url=proxy.url, regions=["us-east-1", "us-west-2"])
     assert rc == 0, tail(out)
     assert proxy.faults.injected == {"throttle": 4}
-    assert len(parsed["_meta"]["hostvars"]) == 7
+    assert len(parsed["_meta"]["hostvars"]) == 8
 
 
 def test_access_denied_in_one_region_lenient_and_strict(moto, inventory):

@@ -1,30 +1,15 @@
 """site.yml end to end on a lab of its own, the way an operator runs it.
 
-The suite's lab uses GROUNDWORK_LAB_PREFIX, so an operator's lab on the same machine is
-never touched, and a fact cache of its own, so neither sees the other's hosts.
+The suite's lab (tests/integration/conftest.py) uses GROUNDWORK_LAB_PREFIX, so an operator's lab on
+the same machine is never touched, and a fact cache of its own, so neither sees the other's hosts.
 """
 
 import json
 
 import groundwork_runner
 import pytest
-from harness import ROOT, project_env, recap, run, tail, warnings_in
-
-PREFIX = "gwtest-"
-LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1"}
-
-
-@pytest.fixture(scope="module")
-def lab_env(tmp_path_factory):
-    env = project_env(
-        GROUNDWORK_LAB_PREFIX=PREFIX,
-        ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path_factory.mktemp("facts")),
-    )
-    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
-    up = run([str(ROOT / "scripts" / "lab"), "up"], env=env, timeout=600)
-    assert up.returncode == 0, tail(up.stdout + up.stderr)
-    yield env
-    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+from harness import ROOT, recap, run, tail, warnings_in
+from lab import LAB_HOSTS, PREFIX
 
 
 def playbook(env, *args):
@@ -35,11 +20,12 @@ def playbook(env, *args):
 def test_inventory_groups_are_the_documented_contract():
     listed = run(["ansible-inventory", "-i", str(ROOT / "inventories" / "lab"), "--list"])
     groups = json.loads(listed.stdout)
-    assert groups["servers"]["children"] == ["postgresql", "backup_repository"]
+    assert groups["servers"]["children"] == ["postgresql", "backup_repository", "restore_targets"]
     assert set(groups["postgresql"]["children"]) == {"postgresql_primary", "postgresql_replica"}
     assert groups["postgresql_primary"]["hosts"] == ["pg1"]
     assert set(groups["postgresql_replica"]["hosts"]) == {"pg2", "pg3"}
     assert groups["backup_repository"]["hosts"] == ["backup1"]
+    assert groups["restore_targets"]["hosts"] == ["restore1"]
 
 
 def test_lab_status_shows_every_host_running(lab_env):
@@ -106,8 +92,8 @@ def test_bad_postgresql_inventory_fails_in_preflight(lab_env, tmp_path, case):
     assert {host: c["changed"] for host, c in recap(out).items() if c["changed"]} == {}
 
 
-def test_site_first_run_configures_every_host(lab_env):
-    rc, out = playbook(lab_env, "groundwork.infra.site")
+def test_site_first_run_configures_every_host(site_output):
+    rc, out = site_output["rc"], site_output["out"]
     assert rc == 0, tail(out)
     counters = recap(out)
     assert set(counters) == LAB_HOSTS

@@ -55,3 +55,10 @@ def test_only_the_primary_backs_up_on_schedule():
     assert "ExecCondition=" in unit
     assert "pg_is_in_recovery()" in unit
     assert HOST.service("pgbackrest-main-incr.timer").is_running
+
+
+def test_schedules_reach_the_timers_as_written():
+    full_timer = HOST.file("/etc/systemd/system/pgbackrest-main-full.timer").content_string
+    assert "OnCalendar=2099-01-04 01:00:00" in full_timer
+    incr_timer = HOST.file("/etc/systemd/system/pgbackrest-main-incr.timer").content_string
+    assert "OnCalendar=2099-01-05 02:30:00" in incr_timer  # given as a YAML timestamp

@@ -42,6 +42,7 @@ def instance(
         ({"Name": "web"}, []),
         ({"groundwork:roles": "server"}, [["servers", None]]),
         ({"groundwork:roles": "backup_repository"}, [["servers", None], ["backup_repository", "servers"]]),
+        ({"groundwork:roles": "restore_target"}, [["servers", None], ["restore_targets", "servers"]]),
         (
             {"groundwork:roles": "postgresql", "groundwork:pg_role": "primary"},
             [["servers", None], ["postgresql", "servers"], ["postgresql_primary", "postgresql"]],

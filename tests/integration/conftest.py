@@ -1,0 +1,38 @@
+"""The suite's lab, brought up once and converged once for every module that uses it.
+
+tests/conftest.py gives the lab's modules (test_lab_*.py) to one worker, site first, then the
+cluster's checks, then the drills, which change the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from harness import ROOT, run, tail
+from lab import INVENTORY, environment
+
+
+@pytest.fixture(scope="session")
+def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment that reaches the suite's lab (brought up new, removed at the end)."""
+    env = environment(tmp_path_factory.mktemp("facts"))
+    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+    up = run([str(ROOT / "scripts" / "lab"), "up"], env=env, timeout=600)
+    assert up.returncode == 0, tail(up.stdout + up.stderr)
+    yield env
+    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+
+
+@pytest.fixture(scope="session")
+def site_output(lab_env: dict[str, str]) -> dict[str, object]:
+    """site.yml's first run on the new lab: its exit code and output (test_lab_site.py judges them)."""
+    result = run(["ansible-playbook", "-i", str(INVENTORY), "groundwork.infra.site"], env=lab_env)
+    return {"rc": result.returncode, "out": result.stdout + result.stderr}
+
+
+@pytest.fixture(scope="session")
+def converged_lab(lab_env: dict[str, str], site_output: dict[str, object]) -> dict[str, str]:
+    """The lab once site.yml has run on it without failing."""
+    assert site_output["rc"] == 0, tail(str(site_output["out"]))
+    return lab_env

@@ -1,0 +1,211 @@
+"""The suite's lab: its hosts, how to reach them, and the tools its drills use.
+
+The suite's lab is `scripts/lab up` with GROUNDWORK_LAB_PREFIX, so an operator's lab on the same
+machine is never touched. The drills run the collection's playbooks on it the way an operator runs
+them: with an inventory they edit after each switchover or failover (`LabInventory`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import yaml
+from harness import ROOT, project_env, run
+
+PREFIX = "gwtest-"
+INVENTORY = ROOT / "inventories" / "lab"
+LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1", "restore1"}
+MEMBERS = ("pg1", "pg2", "pg3")
+PRIMARY, REPO, RESTORE = "pg1", "backup1", "restore1"
+STANDBYS = ("pg2", "pg3")
+WAL_SEGMENT = 16 * 1024 * 1024
+# The lab's own values (inventories/lab/group_vars/postgresql.yml).
+APP_PASSWORD = yaml.safe_load((INVENTORY / "group_vars" / "postgresql.yml").read_text())["postgresql_users"][0][
+    "password"
+]
+
+
+def environment(facts: Path) -> dict[str, str]:
+    """What reaches the suite's lab, with a fact cache of its own."""
+    return project_env(GROUNDWORK_LAB_PREFIX=PREFIX, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts))
+
+
+class LabInventory:
+    """The lab's inventory with a chosen primary, as the operator edits it after a switchover.
+
+    It lives two levels under the repository, as inventories/lab does, and shares its group_vars,
+    so every path the lab's variables build from `inventory_dir` still holds.
+    """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.path = ROOT / ".cache" / f"{PREFIX}inventory"
+        self.path.mkdir(parents=True, exist_ok=True)
+        group_vars = self.path / "group_vars"
+        if not group_vars.exists():
+            group_vars.symlink_to(INVENTORY / "group_vars")
+        self.lab = yaml.safe_load((INVENTORY / "hosts.yml").read_text())
+
+    def write(self, primary: str) -> Path:
+        inventory = json.loads(json.dumps(self.lab))
+        tiers = inventory["all"]["children"]["servers"]["children"]["postgresql"]["children"]
+        hosts = {**tiers["postgresql_primary"]["hosts"], **tiers["postgresql_replica"]["hosts"]}
+        tiers["postgresql_primary"]["hosts"] = {primary: hosts[primary]}
+        tiers["postgresql_replica"]["hosts"] = {name: hosts[name] for name in sorted(hosts) if name != primary}
+        (self.path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+        return self.path
+
+    def playbook(self, name: str, *args: str) -> tuple[int, str]:
+        result = run(["ansible-playbook", "-i", str(self.path), f"groundwork.infra.{name}", *args], env=self.env)
+        return result.returncode, result.stdout + result.stderr
+
+    def module(self, host: str, module: str, arguments: str, *options: str) -> tuple[int, dict]:
+        """An ad-hoc module run as the repository user; its result as a dict."""
+        become = ["-b", "--become-user", "pgbackrest"]
+        result = run(
+            ["ansible", "-i", str(self.path), host, *become, "-m", module, "-a", arguments, *options],
+            env={**self.env, "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
+        )
+        # profile_tasks (ansible.cfg) prints lines before and after the JSON document.
+        plays = json.JSONDecoder().raw_decode(result.stdout[result.stdout.index("{") :])[0]["plays"]
+        return result.returncode, plays[0]["tasks"][0]["hosts"][host]
+
+
+def on(host: str, *command: str, user: str = "root") -> str:
+    """stdout of a command on a lab host (fails the test when it fails)."""
+    prefix = [] if user == "root" else ["runuser", "-u", user, "--"]
+    result = subprocess.run(
+        ["podman", "exec", PREFIX + host, *prefix, *command],
+        capture_output=True,
+        text=True,
+        env=project_env(),
+        check=False,
+    )
+    assert result.returncode == 0, f"{' '.join(command)} on {host}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def sql(host: str, query: str, database: str = "postgres") -> str:
+    return on(host, "psql", "-XAtq", "-d", database, "-c", query, user="postgres")
+
+
+def repository(*args: str) -> str:
+    return on(REPO, "pgbackrest", "--stanza=main", *args, user="pgbackrest")
+
+
+def repository_info() -> dict:
+    return json.loads(repository("info", "--output=json"))[0]
+
+
+def address(host: str) -> str:
+    template = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    inspect = run(["podman", "inspect", "-f", template, PREFIX + host])
+    return inspect.stdout.strip()
+
+
+def app_conninfo(hosts: list[str]) -> str:
+    """The app database on whichever of the hosts is primary, over TLS (the controller is the app network)."""
+    return (
+        f"host={','.join(address(h) for h in hosts)} port=5432 dbname=app user=app password={APP_PASSWORD} "
+        "sslmode=require target_session_attrs=read-write connect_timeout=2"
+    )
+
+
+def rows_on(conninfo: str) -> set[int]:
+    with psycopg.connect(conninfo) as connection:
+        return {row[0] for row in connection.execute("SELECT id FROM drill")}
+
+
+def segment_end(wal_file: str) -> int:
+    """The LSN (as a byte position) just past the end of a WAL segment, from its file name."""
+    log, segment = int(wal_file[8:16], 16), int(wal_file[16:24], 16)
+    return (log << 32) + (segment + 1) * WAL_SEGMENT
+
+
+def backup_log_sources() -> dict[str, int]:
+    """Files copied per source address by the newest backup, from the repository host's backup log."""
+    log = on(REPO, "cat", "/var/log/pgbackrest/main-backup.log")
+    newest = log.rsplit("backup command begin", 1)[-1]
+    sources: dict[str, int] = {}
+    for line in newest.splitlines():
+        if "DETAIL: backup file " in line:
+            source = line.split("DETAIL: backup file ", 1)[1].split(":", 1)[0]
+            sources[source] = sources.get(source, 0) + 1
+    return sources
+
+
+@dataclass(eq=False)  # a Thread must stay hashable
+class Writer(threading.Thread):
+    """Inserts numbered rows one transaction at a time, reconnecting to whichever member is primary.
+
+    `acknowledged` are the rows whose COMMIT returned; `in_doubt` the ones whose connection broke
+    after the statement was sent (they may or may not have committed).
+    """
+
+    conninfo: str
+    acknowledged: list[int] = field(default_factory=list)
+    in_doubt: set[int] = field(default_factory=set)
+    commit_times: list[float] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        threading.Thread.__init__(self, daemon=True)
+
+    def run(self) -> None:
+        number, connection = 0, None
+        while not self.stopping.is_set():
+            sent = False
+            try:
+                if connection is None:
+                    connection = psycopg.connect(self.conninfo, autocommit=True)
+                number += 1
+                sent = True
+                connection.execute("INSERT INTO drill (id) VALUES (%s)", (number,))
+                self.acknowledged.append(number)
+                self.commit_times.append(time.monotonic())
+            except psycopg.Error:
+                if sent:
+                    self.in_doubt.add(number)
+                connection = None
+                time.sleep(0.05)
+        if connection is not None:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(30)
+
+    def longest_gap(self) -> float:
+        """Seconds of the longest stretch without a commit: the write unavailability."""
+        times = self.commit_times
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+@dataclass(eq=False)  # a Thread must stay hashable
+class ArchiveLag(threading.Thread):
+    """Samples, once a second, how many bytes of WAL the primary wrote that are not archived yet."""
+
+    samples: list[int] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        threading.Thread.__init__(self, daemon=True)
+
+    def run(self) -> None:
+        while not self.stopping.wait(1):
+            current, archived = sql(
+                PRIMARY, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), last_archived_wal FROM pg_stat_archiver"
+            ).split("|")
+            if archived:
+                self.samples.append(max(0, int(float(current)) - segment_end(archived)))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(10)

@@ -1,0 +1,301 @@
+"""Drills on the converged lab, after test_lab_site.py and test_lab_cluster.py have checked it.
+
+The cluster drill: switchover under a counted writer, the stale and the edited inventory, failover
+and rejoin. It ends with the primary it started with, so the backup drill then finds the cluster as
+the lab's inventory describes it: point-in-time restore, refusal over live data, schedules,
+incrementals under pgbench, a standby's backup restored, verify_backup and a corrupted repository
+file. The inventory is the source of truth: after each switchover or failover the drill edits it,
+as the playbooks tell the operator to.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import lab
+import psycopg
+import pytest
+from harness import Figures, project_env, recap, run, tail
+from lab import LabInventory, Writer, app_conninfo, rows_on, sql
+
+# Real timers, far in the future: no scheduled backup may start in the middle of a drill. Every
+# backup.yml run of the drills passes them, as an operator pausing schedules for maintenance would.
+FAR_SCHEDULES = {"full": "2099-01-04 01:00:00", "diff": "2099-01-05 01:00:00", "incr": "2099-01-05 02:30:00"}
+LEDGER = "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) FROM ledger"
+
+
+@pytest.fixture(scope="module")
+def inventory(converged_lab: dict[str, str]) -> LabInventory:
+    drill = LabInventory(converged_lab)
+    drill.write(primary="pg1")
+    rc, out = drill.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES}))
+    assert rc == 0, tail(out)
+    return drill
+
+
+def said(out: str) -> str:
+    """The output with its line folding undone, to look for a message in it."""
+    return " ".join(out.split())
+
+
+def unchanged(out: str) -> dict[str, int]:
+    return {host: c["changed"] for host, c in recap(out).items() if c["changed"] or c["failed"]}
+
+
+def test_switchover_under_writes_loses_no_committed_transaction(inventory: LabInventory, figures: Figures) -> None:
+    conninfo = app_conninfo(list(lab.MEMBERS))
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
+        connection.execute("TRUNCATE drill")
+    writer = Writer(conninfo)
+    writer.start()
+    time.sleep(3)
+    rc, out = inventory.playbook("pg_switchover", "-e", "pg_switchover_target=pg2")
+    time.sleep(3)
+    writer.stop()
+    assert rc == 0, tail(out)
+    assert "move pg2 into postgresql_primary and pg1 into postgresql_replica" in said(out)
+    present = rows_on(conninfo)
+    acknowledged = set(writer.acknowledged)
+    figures.append(
+        f"switchover: {len(acknowledged)} commits acknowledged, {len(present)} rows present, "
+        f"{len(writer.in_doubt)} in doubt, longest write gap {writer.longest_gap():.2f} s"
+    )
+    assert acknowledged - present == set(), "acknowledged commits are missing after the switchover"
+    assert present - acknowledged <= writer.in_doubt, "rows nobody wrote appeared"
+    assert len(present - writer.in_doubt) == len(acknowledged - writer.in_doubt)
+
+
+def test_stale_inventory_is_refused_before_any_change(inventory: LabInventory) -> None:
+    rc, out = inventory.playbook("postgresql")
+    assert rc != 0
+    assert "The inventory makes pg1 the primary of cluster main, but it runs as a standby" in said(out)
+    assert unchanged(out) == {"pg1": 0}
+
+
+def test_inventory_edited_after_switchover_matches_the_cluster(inventory: LabInventory) -> None:
+    # postgresql.yml's second run on the cluster it built: nothing to change.
+    inventory.write(primary="pg2")
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert unchanged(out) == {}, tail(out)
+
+
+def test_failover_then_rejoin_heals_the_cluster(inventory: LabInventory) -> None:
+    conninfo = app_conninfo(list(lab.MEMBERS))
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("INSERT INTO drill SELECT coalesce(max(id), 0) + 1 FROM drill")
+        expected = {row[0] for row in connection.execute("SELECT id FROM drill")}
+    # Wait until both replicas have everything, so that failing over loses nothing either.
+    wait = ["-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 max_lag_bytes=0"]
+    caught_up = run(
+        ["ansible", "-i", str(inventory.path), "pg2", "-b", "--become-user", "postgres", *wait], env=inventory.env
+    )
+    assert caught_up.returncode == 0, tail(caught_up.stdout)
+    subprocess.run(["podman", "stop", lab.PREFIX + "pg2"], check=True, capture_output=True, env=project_env())
+
+    rc, out = inventory.playbook("pg_failover")
+    assert rc == 0, tail(out)
+    assert "Failover done: pg1" in said(out), tail(out)
+    assert rows_on(app_conninfo(["pg1"])) == expected
+
+    # The old primary comes back (as a primary of its own, the way systemd starts it) and rejoins.
+    subprocess.run(["podman", "start", lab.PREFIX + "pg2"], check=True, capture_output=True, env=project_env())
+    inventory.write(primary="pg1")
+    rc, out = inventory.playbook("pg_rejoin", "-e", "pg_rejoin_host=pg2")
+    assert rc == 0, tail(out)
+    assert "pg2 streams from pg1 again, after pg_rewind" in said(out), tail(out)
+
+    with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
+        connection.execute("INSERT INTO drill SELECT max(id) + 1 FROM drill")
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert unchanged(out) == {}, tail(out)
+    # Whole again: one primary, both replicas streaming through their slots with nothing left to replay.
+    healed = run(
+        ["ansible", "-i", str(inventory.path), "pg1", "-b", "--become-user", "postgres", "-o",
+         "-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 max_lag_bytes=0"],
+        env=inventory.env,
+    )  # fmt: skip
+    assert healed.returncode == 0, tail(healed.stdout)
+    for standby in lab.STANDBYS:
+        assert sql(standby, "SELECT pg_is_in_recovery()") == "t"
+
+
+def test_backup_yml_changes_nothing_on_the_converged_lab(inventory: LabInventory) -> None:
+    # backup.yml's second run (the fixture's run set the drills' schedules).
+    rc, out = inventory.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES}))
+    assert rc == 0, tail(out)
+    assert unchanged(out) == {}, tail(out)
+
+
+def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(inventory: LabInventory, figures: Figures) -> None:
+    sql(lab.PRIMARY, "CREATE TABLE ledger (id bigint PRIMARY KEY, note text)")
+    sql(lab.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 1000) g")
+    rc, out = inventory.playbook("backup_now", "-e", "pgbackrest_backup_type=full")
+    assert rc == 0, tail(out)
+    assert "main: took " in said(out)
+    sql(lab.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1001, 2000) g")
+    time.sleep(1)
+    target_time = sql(lab.PRIMARY, "SELECT now()")
+    at_target = sql(lab.PRIMARY, LEDGER)
+    time.sleep(1)
+    sql(lab.PRIMARY, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(2001, 3000) g")
+    lab.repository("check")  # the WAL past the target is archived
+
+    request = {
+        "pgbackrest_restore_host": lab.RESTORE,
+        "pgbackrest_restore_target_type": "time",
+        "pgbackrest_restore_target": target_time,
+    }
+    rc, out = inventory.playbook("restore", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    figures.append(
+        f"point-in-time restore to {target_time}: ledger {at_target} on the primary then, "
+        f"{sql(lab.RESTORE, LEDGER)} restored"
+    )
+    assert sql(lab.RESTORE, LEDGER) == at_target
+    assert sql(lab.RESTORE, "SELECT min(id), max(id) FROM ledger") == "1|2000"
+    assert sql(lab.RESTORE, "SELECT pg_is_in_recovery(), current_setting('archive_mode')") == "f|off"
+
+
+def test_restore_over_the_running_primary_is_refused_and_changes_nothing(inventory: LabInventory) -> None:
+    before = sql(lab.PRIMARY, LEDGER)
+    rc, out = inventory.playbook("restore", "-e", f"pgbackrest_restore_host={lab.PRIMARY}")
+    assert rc != 0
+    assert f"{lab.PRIMARY} holds live PostgreSQL data (/var/lib/postgresql/15/main" in said(out), tail(out)
+    assert "the primary of cluster main). A restore there would replace it, so nothing was changed." in said(out)
+    assert unchanged(out) == {lab.PRIMARY: 0}, tail(out)
+    assert sql(lab.PRIMARY, "SELECT pg_is_in_recovery()") == "f"
+    assert sql(lab.PRIMARY, LEDGER) == before
+
+
+def test_a_schedule_systemd_cannot_read_is_refused_before_any_change(inventory: LabInventory) -> None:
+    timer = "/etc/systemd/system/pgbackrest-main-full.timer"
+    before = lab.on(lab.REPO, "cat", timer)
+    request = {"pgbackrest_schedules": {**FAR_SCHEDULES, "full": "every other tuesday", "incr": ""}}
+    rc, out = inventory.playbook("backup", "-e", json.dumps(request))
+    assert rc != 0
+    assert "systemd cannot read the schedule of full (see `man systemd.time`" in said(out), tail(out)
+    assert unchanged(out) == {lab.REPO: 0}, tail(out)
+    assert lab.on(lab.REPO, "cat", timer) == before
+
+
+def test_a_schedule_taken_away_stops_its_timer_before_removing_it(inventory: LabInventory) -> None:
+    # The fault: the role looked for the timer's file on the controller (Jinja's `is file`), never
+    # found it, and so removed the file of a timer still running and enabled at boot.
+    timer = "pgbackrest-main-incr.timer"
+
+    def active() -> str:
+        return lab.on(lab.REPO, "systemctl", "show", "--property=ActiveState", "--value", timer)
+
+    def started_at_boot() -> list[str]:
+        return lab.on(lab.REPO, "ls", "/etc/systemd/system/timers.target.wants").split()
+
+    assert active() == "active"
+    assert timer in started_at_boot()
+    rc, out = inventory.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": {**FAR_SCHEDULES, "incr": ""}}))
+    assert rc == 0, tail(out)
+    assert active() == "inactive"
+    assert timer not in started_at_boot()
+    assert {"pgbackrest-main-full.timer", "pgbackrest-main-diff.timer"} <= set(started_at_boot())
+    lab.on(lab.REPO, "test", "!", "-e", f"/etc/systemd/system/{timer}")
+
+
+def test_incremental_backups_while_pgbench_writes(inventory: LabInventory, figures: Figures) -> None:
+    lab.on(lab.PRIMARY, "pgbench", "-i", "-q", "-s", "10", "postgres", user="postgres")
+    bench = subprocess.Popen(
+        ["podman", "exec", lab.PREFIX + lab.PRIMARY, "runuser", "-u", "postgres", "--",
+         "pgbench", "-c", "4", "-j", "2", "-T", "60", "postgres"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=project_env(),
+    )  # fmt: skip
+    archive_lag = lab.ArchiveLag()
+    archive_lag.start()
+    taken = []
+    for _ in range(2):
+        rc, out = inventory.playbook("backup_now", "-e", "pgbackrest_backup_type=incr")
+        assert rc == 0, tail(out)
+        taken.append(lab.repository_info()["backup"][-1])
+    bench_out, _ = bench.communicate(timeout=300)
+    archive_lag.stop()
+    assert bench.returncode == 0, bench_out
+    assert [b["type"] for b in taken] == ["incr", "incr"]
+    assert taken[1]["prior"] == taken[0]["label"]
+    tps = next((line for line in bench_out.splitlines() if line.startswith("tps")), "tps ?")
+    samples = archive_lag.samples
+    figures.append(
+        f"incrementals under pgbench ({tps.split('(')[0].strip()}): "
+        + ", ".join(f"{b['label']} {b['timestamp']['stop'] - b['timestamp']['start']} s" for b in taken)
+        + f"; WAL archive lag over {len(samples)} samples: max {max(samples) / 2**20:.1f} MiB, "
+        f"mean {sum(samples) / len(samples) / 2**20:.1f} MiB"
+    )
+    # Archiving kept up: once writes stop, everything written is archived, without a failure.
+    lab.repository("check")
+    assert sql(lab.PRIMARY, "SELECT failed_count FROM pg_stat_archiver") == "0"
+
+
+def test_a_backup_taken_from_the_standby_restores(inventory: LabInventory) -> None:
+    sources = lab.backup_log_sources()
+    from_standbys = sum(sources.get(lab.address(standby), 0) for standby in lab.STANDBYS)
+    assert from_standbys > sources.get(lab.address(lab.PRIMARY), 0), f"files copied per host: {sources}"
+    label = lab.repository_info()["backup"][-1]["label"]
+    accounts = sql(lab.PRIMARY, "SELECT count(*) FROM pgbench_accounts")
+    request = {
+        "pgbackrest_restore_host": lab.RESTORE,
+        "pgbackrest_restore_set": label,
+        "pgbackrest_restore_target_type": "immediate",
+        "pgbackrest_restore_overwrite": True,
+    }
+    rc, out = inventory.playbook("restore", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    assert f"from backup {label} on {lab.RESTORE}" in said(out)
+    assert "The data it replaced is kept in /var/lib/postgresql/15/main.before-restore-" in said(out)
+    assert sql(lab.RESTORE, "SELECT count(*) FROM pgbench_accounts") == accounts
+    assert sql(lab.RESTORE, "SELECT count(*) FROM ledger") == "3000"
+    kept = lab.on(lab.RESTORE, "ls", "/var/lib/postgresql/15").split()
+    assert any(name.startswith("main.before-restore-") for name in kept), kept
+
+
+def test_backup_module_backs_up_only_when_needed(inventory: LabInventory) -> None:
+    count = len(lab.repository_info()["backup"])
+    rc, result = inventory.module(lab.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=full newer_than=1d")
+    assert (rc, result["changed"], result["ran"]) == (0, False, False), result
+    assert result["backup"]["type"] == "full"
+    rc, result = inventory.module(
+        lab.REPO, "groundwork.infra.pgbackrest_backup", "stanza=main type=incr newer_than=1s", "--check"
+    )
+    assert (rc, result["changed"], result["ran"]) == (0, True, True), result
+    rc, result = inventory.module(lab.REPO, "groundwork.infra.pgbackrest_info", "stanza=main")
+    assert rc == 0
+    assert result["stanza"]["ok"] is True
+    assert len(result["stanza"]["backups"]) == count, "check mode took a backup"
+    assert result["stanza"]["newest_backup_age"] < 3600
+
+
+def test_verify_backup_proves_the_newest_backup(inventory: LabInventory) -> None:
+    request = {"pgbackrest_verify_tables": ["ledger", "pgbench_accounts"]}
+    rc, out = inventory.playbook("verify_backup", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    assert "restores, and the restored data matches the primary" in said(out)
+    assert "pg_amcheck: no corruption found" in said(out)
+
+
+def test_a_corrupted_repository_file_is_caught(inventory: LabInventory) -> None:
+    label = lab.repository_info()["backup"][-1]["label"]
+    backup_dir = f"/var/lib/pgbackrest/backup/main/{label}/pg_data"
+    largest = f"find {backup_dir} -type f -printf '%s %p\\n' | sort -n | tail -1"
+    victim = lab.on(lab.REPO, "sh", "-c", largest).split()[1]
+    lab.on(lab.REPO, "sh", "-c", f"printf 'corrupted' | dd of={victim} bs=1 seek=100 conv=notrunc status=none")
+    verified = lab.repository("--log-level-console=info", "verify")
+    assert f"backup: {label}, status: invalid" in verified, verified
+    rc, out = inventory.playbook("verify_backup")
+    assert rc != 0
+    assert f"Backup {label} of stanza main FAILED verification" in said(out), tail(out)
+    # The scratch restore fails on the damaged file too (a checksum mismatch or a zstd format error,
+    # depending on where the bytes fell), and the report says so.
+    assert "the scratch server failed at Restore up to the restore point" in said(out), tail(out)

@@ -1,0 +1,50 @@
+"""A Molecule scenario's hosts as an inventory file, and commands on its instances.
+
+Tests that run the collection's playbooks on a scenario's instances the way an operator runs them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+from harness import ROOT, project_env, run
+
+
+class ScenarioInventory:
+    """The scenario's hosts, groups and variables from molecule.yml, as an inventory file."""
+
+    def __init__(self, directory: Path, scenario: Path) -> None:
+        self.path = directory / "hosts.yml"
+        config = yaml.safe_load(scenario.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
+        provisioner = config["provisioner"]["inventory"]
+        groups: dict[str, dict] = {}
+        for platform in config["platforms"]:
+            for group in platform["groups"]:
+                groups.setdefault(group, {"hosts": {}})["hosts"][platform["name"]] = provisioner["host_vars"][
+                    platform["name"]
+                ]
+        for group, variables in provisioner["group_vars"].items():
+            if group != "all":
+                groups[group]["vars"] = variables
+        inventory = {"all": {"vars": provisioner["group_vars"].get("all", {}), "children": groups}}
+        self.path.write_text(yaml.safe_dump(inventory))
+
+    def playbook(self, name: str, *args: str) -> tuple[int, str]:
+        result = run(["ansible-playbook", "-i", str(self.path), f"groundwork.infra.{name}", *args], timeout=1200)
+        return result.returncode, result.stdout + result.stderr
+
+
+def on(host: str, *command: str, user: str = "root") -> str:
+    """stdout of a command on a scenario host (fails the test when it fails)."""
+    prefix = [] if user == "root" else ["runuser", "-u", user, "--"]
+    result = subprocess.run(
+        ["podman", "exec", host, *prefix, *command], capture_output=True, text=True, env=project_env(), check=False
+    )
+    assert result.returncode == 0, f"{' '.join(command)} on {host}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def sql(host: str, query: str, database: str = "postgres") -> str:
+    return on(host, "psql", "-XAtq", "-d", database, "-c", query, user="postgres")
