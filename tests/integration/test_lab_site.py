@@ -57,6 +57,15 @@ def test_wrongly_typed_variable_fails_before_any_task(lab_env):
     assert "TASK [groundwork.infra.server : Install base packages]" not in out
 
 
+def test_a_play_on_the_controller_runs_with_the_lab_inventory(lab_env):
+    # restore.yml's first play checks the request on localhost, which gets the variables of `all`:
+    # the lab's SSH settings, built from inventory_dir (undefined there), broke it before it began.
+    rc, out = playbook(lab_env, "groundwork.infra.restore")
+    assert rc != 0
+    assert "Name the host to restore onto, a host of the inventory" in out, tail(out)
+    assert "inventory_dir" not in out, tail(out)
+
+
 # Each bad inventory is the lab's plus one small file; the preflight play must stop it before any
 # host changes (the lab is still empty here: nothing has run yet).
 BAD_INVENTORIES = {
