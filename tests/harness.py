@@ -62,6 +62,26 @@ def warnings_in(output: str) -> list[str]:
     return [match.group(0).strip() for match in ANSIBLE_WARNING.finditer(output)]
 
 
+def said(out: str) -> str:
+    """The output with its line folding undone, to look for a message in it."""
+    return " ".join(out.split())
+
+
+def on(container: str, *command: str, user: str = "root") -> str:
+    """stdout of a command in a container (fails the test when it fails)."""
+    prefix = [] if user == "root" else ["runuser", "-u", user, "--"]
+    result = subprocess.run(
+        ["podman", "exec", container, *prefix, *command], capture_output=True, text=True, env=project_env(), check=False
+    )
+    assert result.returncode == 0, f"{' '.join(command)} on {container}: {result.stderr}"
+    return result.stdout.strip()
+
+
+def sql(container: str, query: str, database: str = "postgres") -> str:
+    """A query's result as psql prints it unaligned, run as postgres in a container."""
+    return on(container, "psql", "-XAtq", "-d", database, "-c", query, user="postgres")
+
+
 def tail(text: str, lines: int = 80) -> str:
     return "\n".join(text.splitlines()[-lines:])
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import harness
 import psycopg
 import yaml
 from harness import ROOT, project_env, run
@@ -80,20 +80,11 @@ class LabInventory:
 
 def on(host: str, *command: str, user: str = "root") -> str:
     """stdout of a command on a lab host (fails the test when it fails)."""
-    prefix = [] if user == "root" else ["runuser", "-u", user, "--"]
-    result = subprocess.run(
-        ["podman", "exec", PREFIX + host, *prefix, *command],
-        capture_output=True,
-        text=True,
-        env=project_env(),
-        check=False,
-    )
-    assert result.returncode == 0, f"{' '.join(command)} on {host}: {result.stderr}"
-    return result.stdout.strip()
+    return harness.on(PREFIX + host, *command, user=user)
 
 
 def sql(host: str, query: str, database: str = "postgres") -> str:
-    return on(host, "psql", "-XAtq", "-d", database, "-c", query, user="postgres")
+    return harness.sql(PREFIX + host, query, database)
 
 
 def repository(*args: str) -> str:

@@ -17,7 +17,7 @@ import time
 import lab
 import psycopg
 import pytest
-from harness import Figures, project_env, recap, run, tail
+from harness import Figures, project_env, recap, run, said, tail
 from lab import LabInventory, Writer, app_conninfo, rows_on, sql
 
 # Real timers, far in the future: no scheduled backup may start in the middle of a drill. Every
@@ -33,11 +33,6 @@ def inventory(converged_lab: dict[str, str]) -> LabInventory:
     rc, out = drill.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES}))
     assert rc == 0, tail(out)
     return drill
-
-
-def said(out: str) -> str:
-    """The output with its line folding undone, to look for a message in it."""
-    return " ".join(out.split())
 
 
 def unchanged(out: str) -> dict[str, int]:

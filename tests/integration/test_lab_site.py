@@ -9,7 +9,7 @@ import json
 import groundwork_runner
 import pytest
 from harness import ROOT, recap, run, tail, warnings_in
-from lab import LAB_HOSTS, PREFIX
+from lab import LAB_HOSTS, PREFIX, address
 
 
 def playbook(env, *args):
@@ -181,13 +181,6 @@ def test_lab_admin_can_sudo_on_every_host(lab_env):
         assert out.stdout.strip() == "root", (host, out.stderr)
 
 
-def container_address(env, host):
-    inspect = run(
-        ["podman", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", PREFIX + host], env=env
-    )
-    return inspect.stdout.strip()
-
-
 def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
     # site.yml hardens last: a backup now, and WAL pushed now, must pass the nftables rules made
     # for database and repository hosts (the lab's admin network is this machine alone).
@@ -209,7 +202,7 @@ def test_hardened_lab_lets_the_admin_in_with_a_key(lab_env):
         login = run(
             ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
              "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
-             f"labadmin@{container_address(lab_env, host)}", "id", "-un"],
+             f"labadmin@{address(host)}", "id", "-un"],
             env=lab_env, timeout=60,
         )  # fmt: skip
         assert login.stdout.strip() == "labadmin", (host, login.stderr)

@@ -1,15 +1,14 @@
-"""A Molecule scenario's hosts as an inventory file, and commands on its instances.
+"""A Molecule scenario's hosts as an inventory file.
 
 Tests that run the collection's playbooks on a scenario's instances the way an operator runs them.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import yaml
-from harness import ROOT, project_env, run
+from harness import ROOT, run
 
 
 class ScenarioInventory:
@@ -34,17 +33,3 @@ class ScenarioInventory:
     def playbook(self, name: str, *args: str) -> tuple[int, str]:
         result = run(["ansible-playbook", "-i", str(self.path), f"groundwork.infra.{name}", *args], timeout=1200)
         return result.returncode, result.stdout + result.stderr
-
-
-def on(host: str, *command: str, user: str = "root") -> str:
-    """stdout of a command on a scenario host (fails the test when it fails)."""
-    prefix = [] if user == "root" else ["runuser", "-u", user, "--"]
-    result = subprocess.run(
-        ["podman", "exec", host, *prefix, *command], capture_output=True, text=True, env=project_env(), check=False
-    )
-    assert result.returncode == 0, f"{' '.join(command)} on {host}: {result.stderr}"
-    return result.stdout.strip()
-
-
-def sql(host: str, query: str, database: str = "postgres") -> str:
-    return on(host, "psql", "-XAtq", "-d", database, "-c", query, user="postgres")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import ROOT, Figures, project_env, recap, run, tail, warnings_in
-from scenario_hosts import ScenarioInventory, sql
+from harness import ROOT, Figures, project_env, recap, run, said, sql, tail, warnings_in
+from scenario_hosts import ScenarioInventory
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
 # Figures a scenario's verify must print (the issue asks for Lynis's index before and after).
@@ -82,11 +82,6 @@ def test_verify(converged: str, figures: Figures) -> None:
     expected = EXPECTED_FIGURES.get(converged)
     if expected:
         assert expected in " ".join(figures.lines()), f"{converged} must report {expected}"
-
-
-def said(out: str) -> str:
-    """The output with its line folding undone, to look for a message in it."""
-    return " ".join(out.split())
 
 
 # Without a repository host, on S3: the primary takes the backup and runs the scratch server itself.
