@@ -10,7 +10,9 @@ short_description: Streaming replication state of a PostgreSQL server, and waiti
 version_added: 0.1.0
 description:
   - On a primary, each standby's state, sent/write/flush/replay LSN, lag in bytes and seconds,
-    whether it connects over TLS, and the replication slots with whether they are active.
+    whether it connects over TLS, and the replication slots with whether they are active, the WAL
+    each holds back (C(retained_bytes)), its C(wal_status) (V(lost) once past
+    C(max_slot_wal_keep_size)) and how much more it may hold (C(safe_wal_size), null when unlimited).
   - On a standby, the WAL receiver's status and upstream, received and replayed LSN and the
     replay lag; standbys feeding cascaded standbys list those too.
   - Always the server's role and timeline.
@@ -121,7 +123,7 @@ replicas:
       ssl: true
       ssl_version: TLSv1.3
 slots:
-  description: Replication slots on this server.
+  description: Replication slots on this server, with the WAL each holds back and may still hold.
   returned: always
   type: list
   elements: dict
@@ -132,6 +134,7 @@ slots:
       restart_lsn: 0/3000148
       retained_bytes: 0
       wal_status: reserved
+      safe_wal_size: 1073741824
 receiver:
   description: On a standby, the WAL receiver; empty on a primary or when no receiver runs.
   returned: always
@@ -195,7 +198,7 @@ REPLICAS_QUERY = (
 
 SLOTS_QUERY = (
     "SELECT slot_name, slot_type, active, restart_lsn::text, "
-    f"pg_wal_lsn_diff({CURRENT_LSN}, restart_lsn)::bigint AS retained_bytes, wal_status "
+    f"pg_wal_lsn_diff({CURRENT_LSN}, restart_lsn)::bigint AS retained_bytes, wal_status, safe_wal_size "
     "FROM pg_replication_slots ORDER BY slot_name"
 )
 

@@ -6,6 +6,7 @@ cluster's checks, then the drills, which change the cluster.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -15,13 +16,19 @@ from lab import INVENTORY, environment
 
 @pytest.fixture(scope="session")
 def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The environment that reaches the suite's lab (brought up new, removed at the end)."""
+    """The environment that reaches the suite's lab (brought up new, removed at the end).
+
+    GROUNDWORK_KEEP_LAB=1 keeps it, and reuses a kept one, for working on one drill at a time.
+    """
     env = environment(tmp_path_factory.mktemp("facts"))
-    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+    keep = os.environ.get("GROUNDWORK_KEEP_LAB") == "1"
+    if not keep:
+        run([str(ROOT / "scripts" / "lab"), "down"], env=env)
     up = run([str(ROOT / "scripts" / "lab"), "up"], env=env, timeout=600)
     assert up.returncode == 0, tail(up.stdout + up.stderr)
     yield env
-    run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+    if not keep:
+        run([str(ROOT / "scripts" / "lab"), "down"], env=env)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,6 +86,18 @@ def on(host: str, *command: str, user: str = "root") -> str:
 
 def sql(host: str, query: str, database: str = "postgres") -> str:
     return harness.sql(PREFIX + host, query, database)
+
+
+def container(action: str, host: str) -> None:
+    """podman stop/start/restart/kill of a lab host; after a start, wait until systemd has booted."""
+    subprocess.run(["podman", action, PREFIX + host], check=True, capture_output=True, env=project_env())
+    if action in ("start", "restart"):
+        for _ in range(120):
+            state = run(["podman", "exec", PREFIX + host, "systemctl", "is-system-running"]).stdout.strip()
+            if state in ("running", "degraded"):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{host} did not finish booting")
 
 
 def repository(*args: str) -> str:
@@ -177,6 +190,42 @@ class Writer(threading.Thread):
         """Seconds of the longest stretch without a commit: the write unavailability."""
         times = self.commit_times
         return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+
+@dataclass(eq=False)  # a Thread must stay hashable
+class PrimarySampler(threading.Thread):
+    """Asks every member, twice a second, whether it takes writes; `samples` lists the ones that did.
+
+    A member that cannot be reached counts as no primary: what a client can write to is what splits
+    a cluster.
+    """
+
+    members: tuple[str, ...] = MEMBERS
+    samples: list[tuple[str, ...]] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        threading.Thread.__init__(self, daemon=True)
+        self.conninfo = {host: app_conninfo([host]) for host in self.members}
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            self.samples.append(tuple(host for host in self.members if self.takes_writes(host)))
+
+    def takes_writes(self, host: str) -> bool:
+        try:
+            with psycopg.connect(self.conninfo[host], autocommit=True) as connection:
+                return connection.execute("SELECT NOT pg_is_in_recovery()").fetchone() == (True,)
+        except psycopg.Error:
+            return False
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(30)
+
+    def split(self) -> list[tuple[str, ...]]:
+        """The samples in which more than one member took writes."""
+        return [sample for sample in self.samples if len(sample) > 1]
 
 
 @dataclass(eq=False)  # a Thread must stay hashable

@@ -10,15 +10,19 @@ as the playbooks tell the operator to.
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 import subprocess
 import time
 
 import lab
 import psycopg
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from harness import Figures, project_env, recap, run, said, tail
-from lab import LabInventory, Writer, app_conninfo, rows_on, sql
+from lab import LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
 # Real timers, far in the future: no scheduled backup may start in the middle of a drill. Every
 # backup.yml run of the drills passes them, as an operator pausing schedules for maintenance would.
@@ -78,45 +82,237 @@ def test_inventory_edited_after_switchover_matches_the_cluster(inventory: LabInv
     assert unchanged(out) == {}, tail(out)
 
 
-def test_failover_then_rejoin_heals_the_cluster(inventory: LabInventory) -> None:
-    conninfo = app_conninfo(list(lab.MEMBERS))
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        connection.execute("INSERT INTO drill SELECT coalesce(max(id), 0) + 1 FROM drill")
-        expected = {row[0] for row in connection.execute("SELECT id FROM drill")}
-    # Wait until both replicas have everything, so that failing over loses nothing either.
-    wait = ["-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 max_lag_bytes=0"]
-    caught_up = run(
-        ["ansible", "-i", str(inventory.path), "pg2", "-b", "--become-user", "postgres", *wait], env=inventory.env
-    )
-    assert caught_up.returncode == 0, tail(caught_up.stdout)
-    subprocess.run(["podman", "stop", lab.PREFIX + "pg2"], check=True, capture_output=True, env=project_env())
+def both_replicas_stream_from(inventory: LabInventory, primary: str) -> None:
+    """Wait until both replicas stream from the primary with nothing left to replay (fails after 300 s)."""
+    waited = run(
+        ["ansible", "-i", str(inventory.path), primary, "-b", "--become-user", "postgres", "-o",
+         "-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 max_lag_bytes=0"],
+        env=inventory.env,
+    )  # fmt: skip
+    assert waited.returncode == 0, tail(waited.stdout)
 
+
+def writes_and_samples() -> tuple[Writer, PrimarySampler]:
+    """A counted writer on whichever member is primary, and a sampler asking every member if it is."""
+    with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
+        connection.execute("TRUNCATE drill")
+    writer, sampler = Writer(app_conninfo(list(lab.MEMBERS))), PrimarySampler()
+    writer.start()
+    sampler.start()
+    time.sleep(2)
+    return writer, sampler
+
+
+def stop_all(writer: Writer, sampler: PrimarySampler) -> None:
+    writer.stop()
+    sampler.stop()
+    assert writer.acknowledged, "the writer never committed: the drill proves nothing"
+
+
+def test_failover_is_refused_while_anyone_still_reaches_the_primary(inventory: LabInventory) -> None:
+    # pg2 is the primary (the switchover above). pg1, the replica the old check ran on, loses pg2's
+    # PostgreSQL port; the controller, the clients and pg3 still reach it and pg2 still commits.
+    pg2 = lab.address("pg2")
+    on("pg1", "nft", "add table inet drill")
+    on("pg1", "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
+    on("pg1", "nft", f"add rule inet drill cut ip daddr {pg2} tcp dport 5432 drop")
+    writer, sampler = writes_and_samples()
+    try:
+        rc, out = inventory.playbook("pg_failover")
+    finally:
+        stop_all(writer, sampler)
+        on("pg1", "nft", "delete table inet drill")
+    assert rc != 0
+    assert "pg2 still accepts connections on its PostgreSQL port from the controller, pg3" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+    assert sampler.split() == [], "two members took writes at once"
+    assert not [sample for sample in sampler.samples if set(sample) - {"pg2"}], "a replica was promoted"
+    assert set(writer.acknowledged) - rows_on(app_conninfo(["pg2"])) == set()
+
+
+def test_failover_fences_a_primary_whose_postgresql_died(inventory: LabInventory, figures: Figures) -> None:
+    # PostgreSQL on pg2 dies (killed, as the OOM killer does); the host itself stays up.
+    writer, sampler = writes_and_samples()
+    postmaster = on("pg2", "head", "-1", "/var/lib/postgresql/15/main/postmaster.pid").strip()
+    killed_at = time.monotonic()
+    on("pg2", "kill", "-KILL", postmaster)
+    started = time.monotonic()
     rc, out = inventory.playbook("pg_failover")
+    took = time.monotonic() - started
     assert rc == 0, tail(out)
-    assert "Failover done: pg1" in said(out), tail(out)
-    assert rows_on(app_conninfo(["pg1"])) == expected
+    assert "pg2 is fenced (stopped and masked)" in said(out), tail(out)
+    # The replica that received the most WAL; ties go to pg1 (inventory order).
+    promoted = re.search(r"Failover done: (pg[13]) ", said(out))
+    assert promoted, tail(out)
+    new = promoted[1]
+    time.sleep(3)
 
-    # The old primary comes back (as a primary of its own, the way systemd starts it) and rejoins.
-    subprocess.run(["podman", "start", lab.PREFIX + "pg2"], check=True, capture_output=True, env=project_env())
-    inventory.write(primary="pg1")
+    # pg2 reboots: its PostgreSQL stays down, the way pg_failover left it.
+    lab.container("restart", "pg2")
+    time.sleep(5)
+    stop_all(writer, sampler)
+    unit = run(["podman", "exec", lab.PREFIX + "pg2", "systemctl", "is-enabled", "postgresql@15-main"])
+    assert unit.stdout.strip() == "masked"
+    assert not sampler.takes_writes("pg2")
+    assert sampler.split() == [], "two members took writes at once"
+    present = rows_on(app_conninfo([new]))
+    lost = set(writer.acknowledged) - present
+    # Replication is asynchronous: only what pg2 acknowledged in its last moments may be missing.
+    settled = {n for n, at in zip(writer.acknowledged, writer.commit_times, strict=True) if at < killed_at - 1}
+    assert settled - present == set(), "commits acknowledged well before the crash are missing"
+    figures.append(
+        f"failover (pg2's postmaster killed): playbook {took:.1f} s, longest write gap {writer.longest_gap():.1f} s, "
+        f"{len(writer.acknowledged)} commits acknowledged, {len(lost)} lost (asynchronous replication)"
+    )
+
+    # The inventory not edited yet: postgresql.yml refuses, naming both hosts, and changes nothing.
+    rc, out = inventory.playbook("postgresql")
+    assert rc != 0
+    assert f"{new} runs as a primary, but the inventory makes it a replica of cluster main" in said(out), tail(out)
+    assert "pg2 was fenced by pg_failover" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    # Edited, and pg2 brought back while its sshd is still coming up (a host still booting).
+    inventory.write(primary=new)
+    on("pg2", "systemctl", "stop", "ssh")
+    on("pg2", "systemd-run", "--on-active=20", "systemctl", "start", "ssh")
     rc, out = inventory.playbook("pg_rejoin", "-e", "pg_rejoin_host=pg2")
     assert rc == 0, tail(out)
-    assert "pg2 streams from pg1 again, after pg_rewind" in said(out), tail(out)
-
+    assert f"pg2 streams from {new} again, after pg_rewind" in said(out), tail(out)
+    assert "pg_rewind: servers diverged at WAL location" in said(out), tail(out)
+    unit = run(["podman", "exec", lab.PREFIX + "pg2", "systemctl", "is-enabled", "postgresql@15-main"])
+    assert unit.stdout.strip() == "enabled"
     with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
         connection.execute("INSERT INTO drill SELECT max(id) + 1 FROM drill")
     rc, out = inventory.playbook("postgresql")
     assert rc == 0, tail(out)
     assert unchanged(out) == {}, tail(out)
     # Whole again: one primary, both replicas streaming through their slots with nothing left to replay.
-    healed = run(
-        ["ansible", "-i", str(inventory.path), "pg1", "-b", "--become-user", "postgres", "-o",
-         "-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 max_lag_bytes=0"],
-        env=inventory.env,
-    )  # fmt: skip
-    assert healed.returncode == 0, tail(healed.stdout)
+    both_replicas_stream_from(inventory, new)
+    for standby in set(lab.MEMBERS) - {new}:
+        assert sql(standby, "SELECT pg_is_in_recovery()") == "t"
+    # The backup drill expects the lab's own primary.
+    if new != lab.PRIMARY:
+        rc, out = inventory.playbook("pg_switchover", "-e", f"pg_switchover_target={lab.PRIMARY}")
+        assert rc == 0, tail(out)
+        inventory.write(primary=lab.PRIMARY)
+
+
+def test_failover_refuses_a_primary_nobody_can_fence(inventory: LabInventory) -> None:
+    # pg1's host dies at once (power lost): SSH cannot stop it, and it would come back a primary.
+    lab.container("kill", "pg1")
+    rc, out = inventory.playbook("pg_failover")
+    assert rc != 0
+    assert "SSH cannot reach pg1, so it cannot be stopped and masked from here" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
     for standby in lab.STANDBYS:
         assert sql(standby, "SELECT pg_is_in_recovery()") == "t"
+    # Power back: pg1 is the primary it was, and both replicas stream from it again.
+    lab.container("start", "pg1")
+    both_replicas_stream_from(inventory, "pg1")
+
+
+def test_a_certificate_about_to_expire_is_reissued_and_replicas_verify_it(inventory: LabInventory) -> None:
+    # pg1's certificate, as the cluster CA would have issued it 820 days ago: 5 days left.
+    server_crt = "/etc/postgresql/15/main/tls/server.crt"
+    ca_dir = lab.ROOT / ".cache" / "lab" / "pki"
+    ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
+    ca_crt = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
+    current = x509.load_pem_x509_certificate(on("pg1", "cat", server_crt).encode())
+    now = datetime.datetime.now(datetime.UTC)
+    expiring = x509.CertificateBuilder(
+        subject_name=current.subject,
+        issuer_name=ca_crt.subject,
+        public_key=current.public_key(),
+        serial_number=x509.random_serial_number(),
+        not_valid_before=now - datetime.timedelta(days=820),
+        not_valid_after=now + datetime.timedelta(days=5),
+        extensions=list(current.extensions),
+    ).sign(ca_key, hashes.SHA256())
+    pem = expiring.public_bytes(serialization.Encoding.PEM).decode()
+    subprocess.run(
+        ["podman", "exec", "-i", lab.PREFIX + "pg1", "tee", server_crt],
+        input=pem, text=True, capture_output=True, check=True, env=project_env(),
+    )  # fmt: skip
+    on("pg1", "systemctl", "reload", "postgresql@15-main")
+
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert set(unchanged(out)) == {"pg1"}, tail(out)
+    renewed = x509.load_pem_x509_certificate(on("pg1", "cat", server_crt).encode())
+    assert renewed.not_valid_after_utc > now + datetime.timedelta(days=800)
+    assert renewed.public_key() == current.public_key()
+
+    # The replicas connect again and verify the new certificate.
+    sql("pg1", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
+    both_replicas_stream_from(inventory, "pg1")
+    assert sql("pg1", "SELECT count(*) FROM pg_stat_replication JOIN pg_stat_ssl USING (pid) WHERE ssl") == "2"
+    for standby in lab.STANDBYS:
+        assert "sslmode=verify-full" in sql(standby, "SELECT conninfo FROM pg_stat_wal_receiver")
+
+
+def slot(host: str, name: str) -> dict[str, str]:
+    query = (
+        "SELECT wal_status, coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint "
+        f"FROM pg_replication_slots WHERE slot_name = '{name}'"
+    )
+    row = sql(host, query)
+    return dict(zip(("wal_status", "retained"), row.split("|"), strict=True)) if row else {}
+
+
+def test_a_stopped_replica_holds_wal_only_up_to_the_limit(inventory: LabInventory, figures: Figures) -> None:
+    # The role's limit is on (a share of the data disk); the drill lowers it to see it act.
+    assert sql("pg1", "SHOW max_slot_wal_keep_size") != "-1"
+    sql("pg1", "ALTER SYSTEM SET max_slot_wal_keep_size = '64MB'")
+    sql("pg1", "ALTER SYSTEM SET wal_keep_size = 0")
+    sql("pg1", "SELECT pg_reload_conf()")
+    # Slots nobody streams through: one for a host gone from the inventory, one a former primary kept.
+    sql("pg1", "SELECT pg_create_physical_replication_slot('gw_pg9', true)")
+    sql("pg2", "SELECT pg_create_physical_replication_slot('gw_pg1')")
+    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    sql("pg1", "CREATE DATABASE slotdrill")
+    peak, rounds = 0, 0
+    try:
+        while slot("pg1", "gw_pg3")["wal_status"] != "lost" and rounds < 10:
+            rounds += 1
+            on("pg1", "pgbench", "-i", "-q", "-s", "4", "slotdrill", user="postgres")
+            peak = max(peak, int(slot("pg1", "gw_pg3")["retained"]))
+            sql("pg1", "CHECKPOINT")
+        assert slot("pg1", "gw_pg3")["wal_status"] == "lost"
+        figures.append(f"slot of a stopped replica: lost after {rounds} pgbench -i -s 4, peak retained {peak >> 20} MB")
+        assert peak < 4 * 64 << 20, "the slot held far more WAL than the limit"
+    finally:
+        sql("pg1", "DROP DATABASE slotdrill")
+        sql("pg1", "ALTER SYSTEM RESET max_slot_wal_keep_size")
+        sql("pg1", "ALTER SYSTEM RESET wal_keep_size")
+        sql("pg1", "SELECT pg_reload_conf()")
+        on("pg3", "systemctl", "start", "postgresql@15-main")
+
+    # The next run: pg3 gets a new slot and catches up from the archive; the unused slots are gone.
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert slot("pg1", "gw_pg3")["wal_status"] in ("reserved", "extended")
+    assert slot("pg1", "gw_pg9") == {}
+    assert slot("pg2", "gw_pg1") == {}
+    both_replicas_stream_from(inventory, "pg1")
+
+
+def test_a_replica_that_is_no_standby_is_refused_then_rebuilt_with_its_data_kept(inventory: LabInventory) -> None:
+    # pg3 left recovery on its own (standby.signal gone): its data may hold writes nobody else has.
+    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    on("pg3", "rm", "/var/lib/postgresql/15/main/standby.signal")
+    rc, out = inventory.playbook("postgresql")
+    assert rc != 0
+    assert "pg3 holds a data directory (/var/lib/postgresql/15/main) that is not a standby" in said(out), tail(out)
+    assert "it is a former primary of this cluster" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    rc, out = inventory.playbook("postgresql", "-e", "postgresql_replica_rebuild=true", "--limit", "pg3")
+    assert rc == 0, tail(out)
+    kept = on("pg3", "sh", "-c", "ls -d /var/lib/postgresql/15/main.rebuild-*")
+    assert on("pg3", "cat", f"{kept}/PG_VERSION") == "15"
+    assert sql("pg3", "SELECT pg_is_in_recovery()") == "t"
+    on("pg3", "rm", "-rf", kept)
 
 
 def test_backup_yml_changes_nothing_on_the_converged_lab(inventory: LabInventory) -> None:
