@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from harness import ROOT, run, tail
-from lab import INVENTORY, environment
+from lab import INVENTORY, PAUSED, environment
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +33,8 @@ def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
 
 @pytest.fixture(scope="session")
 def site_output(lab_env: dict[str, str]) -> dict[str, object]:
-    """site.yml's first run on the new lab: its exit code and output (test_lab_site.py judges them)."""
-    result = run(["ansible-playbook", "-i", str(INVENTORY), "groundwork.infra.site"], env=lab_env)
+    """site.yml's first run on the new lab, schedules paused: exit code and output (test_lab_site.py judges them)."""
+    result = run(["ansible-playbook", "-i", str(INVENTORY), "groundwork.infra.site", *PAUSED], env=lab_env)
     return {"rc": result.returncode, "out": result.stdout + result.stderr}
 
 

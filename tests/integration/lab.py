@@ -27,6 +27,11 @@ MEMBERS = ("pg1", "pg2", "pg3")
 PRIMARY, REPO, RESTORE = "pg1", "backup1", "restore1"
 STANDBYS = ("pg2", "pg3")
 WAL_SEGMENT = 16 * 1024 * 1024
+# Real timers, far in the future: no scheduled backup may start in the middle of the suite's checks
+# and drills. Every site.yml and backup.yml run on the suite's lab passes them, as an operator
+# pausing schedules for maintenance would.
+FAR_SCHEDULES = {"full": "2099-01-04 01:00:00", "diff": "2099-01-05 01:00:00", "incr": "2099-01-05 02:30:00"}
+PAUSED = ["-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES})]
 # The lab's own values (inventories/lab/group_vars/postgresql.yml).
 APP_PASSWORD = yaml.safe_load((INVENTORY / "group_vars" / "postgresql.yml").read_text())["postgresql_users"][0][
     "password"

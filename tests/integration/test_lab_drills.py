@@ -22,11 +22,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from harness import Figures, project_env, recap, run, said, tail
-from lab import LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
+from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
-# Real timers, far in the future: no scheduled backup may start in the middle of a drill. Every
-# backup.yml run of the drills passes them, as an operator pausing schedules for maintenance would.
-FAR_SCHEDULES = {"full": "2099-01-04 01:00:00", "diff": "2099-01-05 01:00:00", "incr": "2099-01-05 02:30:00"}
 LEDGER = "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) FROM ledger"
 
 
@@ -34,8 +31,6 @@ LEDGER = "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) FROM led
 def inventory(converged_lab: dict[str, str]) -> LabInventory:
     drill = LabInventory(converged_lab)
     drill.write(primary="pg1")
-    rc, out = drill.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES}))
-    assert rc == 0, tail(out)
     return drill
 
 
@@ -175,7 +170,7 @@ def test_failover_fences_a_primary_whose_postgresql_died(inventory: LabInventory
     # Edited, and pg2 brought back while its sshd is still coming up (a host still booting).
     inventory.write(primary=new)
     on("pg2", "systemctl", "stop", "ssh")
-    on("pg2", "systemd-run", "--on-active=20", "systemctl", "start", "ssh")
+    on("pg2", "systemd-run", "--on-active=10", "systemctl", "start", "ssh")
     rc, out = inventory.playbook("pg_rejoin", "-e", "pg_rejoin_host=pg2")
     assert rc == 0, tail(out)
     assert f"pg2 streams from {new} again, after pg_rewind" in said(out), tail(out)
@@ -316,8 +311,8 @@ def test_a_replica_that_is_no_standby_is_refused_then_rebuilt_with_its_data_kept
 
 
 def test_backup_yml_changes_nothing_on_the_converged_lab(inventory: LabInventory) -> None:
-    # backup.yml's second run (the fixture's run set the drills' schedules).
-    rc, out = inventory.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES}))
+    # backup.yml's second run (site.yml's first run set the same, paused, schedules).
+    rc, out = inventory.playbook("backup", *PAUSED)
     assert rc == 0, tail(out)
     assert unchanged(out) == {}, tail(out)
 
@@ -366,7 +361,7 @@ def test_restore_over_the_running_primary_is_refused_and_changes_nothing(invento
 def test_a_schedule_systemd_cannot_read_is_refused_before_any_change(inventory: LabInventory) -> None:
     timer = "/etc/systemd/system/pgbackrest-main-full.timer"
     before = lab.on(lab.REPO, "cat", timer)
-    request = {"pgbackrest_schedules": {**FAR_SCHEDULES, "full": "every other tuesday", "incr": ""}}
+    request = {"pgbackrest_schedules": {**lab.FAR_SCHEDULES, "full": "every other tuesday", "incr": ""}}
     rc, out = inventory.playbook("backup", "-e", json.dumps(request))
     assert rc != 0
     assert "systemd cannot read the schedule of full (see `man systemd.time`" in said(out), tail(out)
@@ -387,7 +382,8 @@ def test_a_schedule_taken_away_stops_its_timer_before_removing_it(inventory: Lab
 
     assert active() == "active"
     assert timer in started_at_boot()
-    rc, out = inventory.playbook("backup", "-e", json.dumps({"pgbackrest_schedules": {**FAR_SCHEDULES, "incr": ""}}))
+    without_incr = {"pgbackrest_schedules": {**lab.FAR_SCHEDULES, "incr": ""}}
+    rc, out = inventory.playbook("backup", "-e", json.dumps(without_incr))
     assert rc == 0, tail(out)
     assert active() == "inactive"
     assert timer not in started_at_boot()

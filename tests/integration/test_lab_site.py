@@ -9,7 +9,7 @@ import json
 import groundwork_runner
 import pytest
 from harness import ROOT, recap, run, tail, warnings_in
-from lab import LAB_HOSTS, PREFIX, address
+from lab import FAR_SCHEDULES, LAB_HOSTS, PREFIX, address
 
 
 def playbook(env, *args):
@@ -156,6 +156,7 @@ def test_site_check_mode_on_the_converged_lab_predicts_no_change(lab_env):
     report = groundwork_runner.check(
         "groundwork.infra.site",
         ROOT / "inventories" / "lab",
+        extravars={"pgbackrest_schedules": FAR_SCHEDULES},
         envvars={key: lab_env[key] for key in ("GROUNDWORK_LAB_PREFIX", "ANSIBLE_CACHE_PLUGIN_CONNECTION")},
     )
     assert report.result.ok, report.result
