@@ -35,10 +35,22 @@ def project_env(**extra: str) -> dict[str, str]:
 def run(
     cmd: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 1800
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command, keep its output, never raise on a non-zero exit."""
-    return subprocess.run(
-        cmd, cwd=cwd, env=env or project_env(), text=True, capture_output=True, timeout=timeout, check=False
-    )
+    """Run a command, keep its output, never raise on a non-zero exit.
+
+    A command still running after `timeout` seconds is killed and returns exit code 124 (as
+    timeout(1) does) with what it printed so far, so that the test's assertion shows where it hung.
+    """
+    try:
+        return subprocess.run(
+            cmd, cwd=cwd, env=env or project_env(), text=True, capture_output=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired as expired:
+        # TimeoutExpired carries bytes even for a text-mode run.
+        stdout, stderr = (
+            data.decode(errors="replace") if isinstance(data, bytes) else data or ""
+            for data in (expired.output, expired.stderr)
+        )
+        return subprocess.CompletedProcess(cmd, 124, f"{stdout}\n[killed after {timeout:.0f} s]", stderr)
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

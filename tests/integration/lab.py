@@ -69,7 +69,10 @@ class LabInventory:
         return self.path
 
     def playbook(self, name: str, *args: str) -> tuple[int, str]:
-        result = run(["ansible-playbook", "-i", str(self.path), f"groundwork.infra.{name}", *args], env=self.env)
+        # No drill's playbook takes a quarter of this; a hang shows where it hung (harness.run).
+        result = run(
+            ["ansible-playbook", "-i", str(self.path), f"groundwork.infra.{name}", *args], env=self.env, timeout=900
+        )
         return result.returncode, result.stdout + result.stderr
 
     def module(self, host: str, module: str, arguments: str, *options: str) -> tuple[int, dict]:

@@ -38,6 +38,61 @@ def unchanged(out: str) -> dict[str, int]:
     return {host: c["changed"] for host, c in recap(out).items() if c["changed"] or c["failed"]}
 
 
+def test_a_switchover_is_refused_while_the_primary_cannot_archive(inventory: LabInventory) -> None:
+    # pg1 loses its repository. Its shutdown would wait for the last WAL file to be archived, and
+    # once killed leave it out of the archive for good: the switchover must refuse before any change.
+    with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
+    repository = lab.address(lab.REPO)
+    on("pg1", "nft", "add table inet drill")
+    on("pg1", "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
+    on("pg1", "nft", f"add rule inet drill cut ip daddr {repository} tcp dport 22 drop")
+    writer, sampler = writes_and_samples()
+    try:
+        rc, out = inventory.playbook(
+            "pg_switchover", "-e", "pg_switchover_target=pg2", "-e", "postgresql_archive_wait=20"
+        )
+    finally:
+        on("pg1", "nft", "delete table inet drill")
+        stop_all(writer, sampler)
+    assert rc != 0
+    assert "pg1 did not archive WAL file" in said(out), tail(out)
+    assert "Nothing was changed" in said(out)
+    assert unchanged(out) == {"pg1": 0}, tail(out)
+    assert not [sample for sample in sampler.samples if set(sample) - {"pg1"}], "a replica was promoted"
+    assert writer.in_doubt == set(), "pg1 cut its clients off"
+    assert set(writer.acknowledged) - rows_on(app_conninfo(["pg1"])) == set()
+
+
+def test_a_switchover_whose_primary_cannot_stop_promotes_nothing(inventory: LabInventory) -> None:
+    # A process the shutdown waits for is stuck (here pg1's walsender for pg3, frozen as on a hung
+    # disk): the fast shutdown, with writes already refused, does not end, and Debian's unit would
+    # wait an hour. The switchover must say so within its bound and promote nobody.
+    walsender = sql("pg1", "SELECT pid FROM pg_stat_replication WHERE application_name = 'gw_pg3'")
+    on("pg1", "kill", "-STOP", walsender)
+    writer, sampler = writes_and_samples()
+    try:
+        rc, out = inventory.playbook(
+            "pg_switchover", "-e", "pg_switchover_target=pg2", "-e", "postgresql_stop_timeout=20"
+        )
+    finally:
+        on("pg1", "kill", "-CONT", walsender)
+    assert rc != 0
+    assert "PostgreSQL on pg1 did not stop within 20 s; nothing was promoted" in said(out), tail(out)
+    assert "walsender" in said(out), tail(out)
+    # The walsender moves again: the shutdown ends; the operator starts pg1 again as the primary.
+    for _ in range(120):
+        if run(["podman", "exec", lab.PREFIX + "pg1", "systemctl", "is-active", "postgresql@15-main"]).returncode:
+            break
+        time.sleep(1)
+    on("pg1", "systemctl", "start", "postgresql@15-main")
+    both_replicas_stream_from(inventory, "pg1")
+    stop_all(writer, sampler)
+    assert sampler.split() == [], "two members took writes at once"
+    assert not [sample for sample in sampler.samples if set(sample) - {"pg1"}], "a replica was promoted"
+    assert set(writer.acknowledged) - rows_on(app_conninfo(["pg1"])) == set()
+
+
 def test_switchover_under_writes_loses_no_committed_transaction(inventory: LabInventory, figures: Figures) -> None:
     conninfo = app_conninfo(list(lab.MEMBERS))
     with psycopg.connect(conninfo, autocommit=True) as connection:
