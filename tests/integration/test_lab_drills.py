@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from harness import Figures, project_env, recap, run, said, tail
 from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
+pytestmark = pytest.mark.in_sequence
+
 LEDGER = "SELECT count(*), md5(string_agg(id || note, ',' ORDER BY id)) FROM ledger"
 
 
