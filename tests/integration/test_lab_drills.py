@@ -349,7 +349,9 @@ def test_a_stopped_replica_holds_wal_only_up_to_the_limit(inventory: LabInventor
     both_replicas_stream_from(inventory, "pg1")
 
 
-def test_a_replica_that_is_no_standby_is_refused_then_rebuilt_with_its_data_kept(inventory: LabInventory) -> None:
+def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_with_its_data_kept(
+    inventory: LabInventory,
+) -> None:
     # pg3 left recovery on its own (standby.signal gone): its data may hold writes nobody else has.
     on("pg3", "systemctl", "stop", "postgresql@15-main")
     on("pg3", "rm", "/var/lib/postgresql/15/main/standby.signal")
@@ -357,6 +359,27 @@ def test_a_replica_that_is_no_standby_is_refused_then_rebuilt_with_its_data_kept
     assert rc != 0
     assert "pg3 holds a data directory (/var/lib/postgresql/15/main) that is not a standby" in said(out), tail(out)
     assert "it is a former primary of this cluster" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    # Started, pg3 is a primary of its own. While a client uses it, pg_rejoin must not drop what it
+    # writes there. Its WAL must never reach the repository, which holds the cluster's files under
+    # the same names: it is cut off, and stopped in immediate mode (no last WAL switch, as a
+    # shutdown makes).
+    on("pg3", "nft", "add table inet drill")
+    on("pg3", "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
+    on("pg3", "nft", f"add rule inet drill cut ip daddr {lab.address(lab.REPO)} tcp dport 22 drop")
+    on("pg3", "systemctl", "start", "postgresql@15-main")
+    try:
+        with psycopg.connect(app_conninfo(["pg3"]), autocommit=True) as client:
+            client.execute("SELECT 1")
+            rc, out = inventory.playbook("pg_rejoin", "-e", "pg_rejoin_host=pg3")
+    finally:
+        on("pg3", "pg_ctlcluster", "15", "main", "stop", "--mode", "immediate")
+        on("pg3", "systemctl", "reset-failed")
+        on("pg3", "nft", "delete table inet drill")
+    assert rc != 0
+    assert "pg3 runs as a primary with 1 client session(s) (app@app from" in said(out), tail(out)
+    assert "Nothing was changed" in said(out)
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
 
     rc, out = inventory.playbook("postgresql", "-e", "postgresql_replica_rebuild=true", "--limit", "pg3")
