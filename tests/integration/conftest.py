@@ -52,6 +52,7 @@ FAILED_DRILL = pytest.StashKey[str]()
 # drill fails that state is unknown: the rest are skipped rather than each waiting out its timeouts
 # against a cluster in pieces (a CI run spent an hour so), and the failure stays the one to read.
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
+    # A drill that skipped itself is no failure: only a real one stops the sequence.
     failed = call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception)
     if item.get_closest_marker("in_sequence") and call.when == "call" and failed:
         item.parent.stash[FAILED_DRILL] = item.name
@@ -60,4 +61,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("in_sequence") and FAILED_DRILL in item.parent.stash:
         failed = item.parent.stash[FAILED_DRILL]
+        # Never hides a failure: the drill that failed is reported as failed, so the run fails anyway.
         pytest.skip(f"{failed} failed before it: the cluster is not in the state this drill starts from")

@@ -108,6 +108,17 @@ def container(action: str, host: str) -> None:
         raise AssertionError(f"{host} did not finish booting")
 
 
+def cut_off(host: str, to: str, port: int) -> None:
+    """Drop what `host` sends to `to` on `port` (a partition seen from one side); `heal(host)` ends it."""
+    on(host, "nft", "add table inet drill")
+    on(host, "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
+    on(host, "nft", f"add rule inet drill cut ip daddr {address(to)} tcp dport {port} drop")
+
+
+def heal(host: str) -> None:
+    on(host, "nft", "delete table inet drill")
+
+
 def repository(*args: str) -> str:
     return on(REPO, "pgbackrest", "--stanza=main", *args, user="pgbackrest")
 

@@ -45,17 +45,14 @@ def test_a_switchover_is_refused_while_the_primary_cannot_archive(inventory: Lab
     # once killed leave it out of the archive for good: the switchover must refuse before any change.
     with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
         connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
-    repository = lab.address(lab.REPO)
-    on("pg1", "nft", "add table inet drill")
-    on("pg1", "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
-    on("pg1", "nft", f"add rule inet drill cut ip daddr {repository} tcp dport 22 drop")
+    lab.cut_off("pg1", lab.REPO, 22)
     writer, sampler = writes_and_samples()
     try:
         rc, out = inventory.playbook(
             "pg_switchover", "-e", "pg_switchover_target=pg2", "-e", "postgresql_archive_wait=20"
         )
     finally:
-        on("pg1", "nft", "delete table inet drill")
+        lab.heal("pg1")
         stop_all(writer, sampler)
     assert rc != 0
     assert "pg1 did not archive WAL file" in said(out), tail(out)
@@ -164,16 +161,13 @@ def stop_all(writer: Writer, sampler: PrimarySampler) -> None:
 def test_failover_is_refused_while_anyone_still_reaches_the_primary(inventory: LabInventory) -> None:
     # pg2 is the primary (the switchover above). pg1, the replica the old check ran on, loses pg2's
     # PostgreSQL port; the controller, the clients and pg3 still reach it and pg2 still commits.
-    pg2 = lab.address("pg2")
-    on("pg1", "nft", "add table inet drill")
-    on("pg1", "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
-    on("pg1", "nft", f"add rule inet drill cut ip daddr {pg2} tcp dport 5432 drop")
+    lab.cut_off("pg1", "pg2", 5432)
     writer, sampler = writes_and_samples()
     try:
         rc, out = inventory.playbook("pg_failover")
     finally:
         stop_all(writer, sampler)
-        on("pg1", "nft", "delete table inet drill")
+        lab.heal("pg1")
     assert rc != 0
     assert "pg2 still accepts connections on its PostgreSQL port from the controller, pg3" in said(out), tail(out)
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
@@ -365,9 +359,7 @@ def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_w
     # writes there. Its WAL must never reach the repository, which holds the cluster's files under
     # the same names: it is cut off, and stopped in immediate mode (no last WAL switch, as a
     # shutdown makes).
-    on("pg3", "nft", "add table inet drill")
-    on("pg3", "nft", "add chain inet drill cut { type filter hook output priority 0 ; }")
-    on("pg3", "nft", f"add rule inet drill cut ip daddr {lab.address(lab.REPO)} tcp dport 22 drop")
+    lab.cut_off("pg3", lab.REPO, 22)
     on("pg3", "systemctl", "start", "postgresql@15-main")
     try:
         with psycopg.connect(app_conninfo(["pg3"]), autocommit=True) as client:
@@ -376,7 +368,7 @@ def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_w
     finally:
         on("pg3", "pg_ctlcluster", "15", "main", "stop", "--mode", "immediate")
         on("pg3", "systemctl", "reset-failed")
-        on("pg3", "nft", "delete table inet drill")
+        lab.heal("pg3")
     assert rc != 0
     assert "pg3 runs as a primary with 1 client session(s) (app@app from" in said(out), tail(out)
     assert "Nothing was changed" in said(out)
