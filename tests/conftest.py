@@ -1,7 +1,9 @@
 """Fixtures for the collection's suite; helpers live in harness.py (a name no other suite uses)."""
 
+import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,22 @@ def figures(request: pytest.FixtureRequest) -> Figures:
     return Figures(request.node)
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def cpu_seconds() -> tuple[float, float]:
+    """This machine's busy and idle CPU seconds since boot, all cores (the first line of /proc/stat)."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    hertz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / hertz, idle / hertz
+
+
+START = pytest.StashKey[tuple[float, float, float]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[START] = (time.monotonic(), *cpu_seconds())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     reports = [r for outcome in ("passed", "failed") for r in terminalreporter.stats.get(outcome, [])]
     lines = [value for r in reports if r.when == "call" for key, value in r.user_properties if key == "figure"]
     if lines:
@@ -46,6 +63,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("time per scope")
         for scope, total in sorted(seconds.items(), key=lambda item: -item[1]):
             terminalreporter.write_line(f"{total:8.0f} s  {scope}")
+    # The machine's CPU beside the wall time: how much a third worker, or a cheaper scope, could gain.
+    if START in config.stash:
+        started, busy_before, idle_before = config.stash[START]
+        busy, idle = cpu_seconds()
+        wall = time.monotonic() - started
+        busy, idle = busy - busy_before, idle - idle_before
+        terminalreporter.write_line(
+            f"{wall:8.0f} s  wall; CPU {busy:.0f} s busy, {idle:.0f} s idle on {os.cpu_count()} cores "
+            f"({100 * busy / max(busy + idle, 1):.0f} % busy)"
+        )
 
 
 # `make test` runs two pytest-xdist workers. A worker takes a whole scope: the lab's modules (one

@@ -119,6 +119,25 @@ def heal(host: str) -> None:
     on(host, "nft", "delete table inet drill")
 
 
+def outlive_postgresql_in_its_unit(host: str) -> None:
+    """Put a process in PostgreSQL's unit that exits just after the postmaster does.
+
+    systemd did not start it, so on cgroups v1 in a container nothing tells systemd when it exits:
+    the unit stays "deactivating" with no process left, as a CI run saw (a stop job waiting out
+    Debian's hour). podman exec's processes are children of conmon, outside the container.
+    """
+    unit = "postgresql@15-main"
+    cgroup = on(host, "systemctl", "show", "--property=ControlGroup", "--value", unit).strip()
+    pid_file = "/var/lib/postgresql/15/main/postmaster.pid"
+    waiter = f"echo $$ > /sys/fs/cgroup/systemd{cgroup}/cgroup.procs; while [ -e {pid_file} ]; do sleep 0.2; done"
+    subprocess.run(["podman", "exec", "-d", PREFIX + host, "bash", "-c", waiter], check=True, env=project_env())
+    for _ in range(50):
+        if len(on(host, "cat", f"/sys/fs/cgroup/systemd{cgroup}/cgroup.procs").split()) > 1:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no process joined {unit} on {host}")
+
+
 def repository(*args: str) -> str:
     return on(REPO, "pgbackrest", "--stanza=main", *args, user="pgbackrest")
 
