@@ -120,7 +120,7 @@ def heal(host: str) -> None:
 
 
 def outlive_postgresql_in_its_unit(host: str) -> None:
-    """Put a process in PostgreSQL's unit that exits just after the postmaster does.
+    """Put a process in PostgreSQL's unit that exits a few seconds after the postmaster does.
 
     systemd did not start it, so on cgroups v1 in a container nothing tells systemd when it exits:
     the unit stays "deactivating" with no process left, as a CI run saw (a stop job waiting out
@@ -129,10 +129,18 @@ def outlive_postgresql_in_its_unit(host: str) -> None:
     unit = "postgresql@15-main"
     cgroup = on(host, "systemctl", "show", "--property=ControlGroup", "--value", unit).strip()
     pid_file = "/var/lib/postgresql/15/main/postmaster.pid"
-    waiter = f"echo $$ > /sys/fs/cgroup/systemd{cgroup}/cgroup.procs; while [ -e {pid_file} ]; do sleep 0.2; done"
-    subprocess.run(["podman", "exec", "-d", PREFIX + host, "bash", "-c", waiter], check=True, env=project_env())
+    # Still there when the unit's stop command returns, whether systemd's SIGTERM ends it or its own sleep.
+    procs = f"/sys/fs/cgroup/systemd{cgroup}/cgroup.procs"
+    waiter = f"echo $$ > {procs}; while [ -e {pid_file} ]; do sleep 0.2; done; sleep 3"
+    subprocess.run(
+        ["podman", "exec", "-d", PREFIX + host, "bash", "-c", waiter],
+        check=True,
+        capture_output=True,
+        env=project_env(),
+    )
     for _ in range(50):
-        if len(on(host, "cat", f"/sys/fs/cgroup/systemd{cgroup}/cgroup.procs").split()) > 1:
+        waiters = run(["podman", "exec", PREFIX + host, "pgrep", "-f", f"while \\[ -e {pid_file}"]).stdout.split()
+        if set(waiters) & set(on(host, "cat", procs).split()):
             return
         time.sleep(0.1)
     raise AssertionError(f"no process joined {unit} on {host}")
