@@ -64,6 +64,7 @@ def test_installed_role_documents_its_inputs(installed):
         ("module", "file_modes", "owner"),
         ("module", "file_modes", "directory"),
         ("module", "systemd_units", "daemon_reload"),
+        ("module", "postgresql_stop", "release_wait"),
         ("module", "config_keywords", "separator"),
         ("module", "config_files", "validate"),
         ("filter", "pg_tune", "workload"),
