@@ -120,27 +120,33 @@ def heal(host: str) -> None:
 
 
 def outlive_postgresql_in_its_unit(host: str) -> None:
-    """Put a process in PostgreSQL's unit that exits a few seconds after the postmaster does.
+    """Put a process in PostgreSQL's unit that outlives the postmaster; systemd's SIGTERM ends it.
 
     systemd did not start it, so on cgroups v1 in a container nothing tells systemd when it exits:
     the unit stays "deactivating" with no process left, as a CI run saw (a stop job waiting out
-    Debian's hour). podman exec's processes are children of conmon, outside the container.
+    Debian's hour). podman exec's processes are children of conmon, outside the container. It is one
+    process with no children: a child orphaned by its death would be reaped by systemd (PID 1), and
+    that reaping makes systemd look at the unit again, which hid the fault on one CI run.
     """
     unit = "postgresql@15-main"
     cgroup = on(host, "systemctl", "show", "--property=ControlGroup", "--value", unit).strip()
-    pid_file = "/var/lib/postgresql/15/main/postmaster.pid"
-    # Still there when the unit's stop command returns, whether systemd's SIGTERM ends it or its own sleep.
     procs = f"/sys/fs/cgroup/systemd{cgroup}/cgroup.procs"
-    waiter = f"echo $$ > {procs}; while [ -e {pid_file} ]; do sleep 0.2; done; sleep 3"
+    outliver = (
+        "import os, time\n"
+        f"open({procs!r}, 'w').write(str(os.getpid()))\n"
+        "while os.path.exists('/var/lib/postgresql/15/main/postmaster.pid'):\n"
+        "    time.sleep(0.2)\n"
+        "time.sleep(30)  # outlive_postgresql\n"
+    )
     subprocess.run(
-        ["podman", "exec", "-d", PREFIX + host, "bash", "-c", waiter],
+        ["podman", "exec", "-d", PREFIX + host, "python3", "-c", outliver],
         check=True,
         capture_output=True,
         env=project_env(),
     )
     for _ in range(50):
-        waiters = run(["podman", "exec", PREFIX + host, "pgrep", "-f", f"while \\[ -e {pid_file}"]).stdout.split()
-        if set(waiters) & set(on(host, "cat", procs).split()):
+        outlivers = run(["podman", "exec", PREFIX + host, "pgrep", "-f", "outlive_postgresql"]).stdout.split()
+        if set(outlivers) & set(on(host, "cat", procs).split()):
             return
         time.sleep(0.1)
     raise AssertionError(f"no process joined {unit} on {host}")
