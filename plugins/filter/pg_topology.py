@@ -47,6 +47,8 @@ _value:
         host it streams from), C(tier) (1 for a replica of the primary, 2 for one cascading from
         it), C(slot) (member to the name of its replication slot) and C(address) (member to
         C(postgresql_address), else its default IPv4 address from facts).
+    cluster_of:
+      description: Every member of a cluster to the cluster's name.
     problems:
       description: One sentence per inconsistency; empty when the inventory makes sense.
 """
@@ -146,7 +148,7 @@ def pg_topology(groups: dict, hostvars: dict, primaries: dict | None = None) -> 
             "slot": {host: slot_name(host) for host in members},
             "address": {host: _address(hostvars, host) for host in members},
         }
-    return {"clusters": clusters, "problems": problems}
+    return {"clusters": clusters, "cluster_of": cluster_of, "problems": problems}
 
 
 def pg_member_hba(cluster: dict, host: str, user: str, tls: bool = True) -> list[dict[str, str]]:

@@ -15,12 +15,15 @@ import json
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import lab
 import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from harness import Figures, project_env, recap, run, said, tail
 from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
@@ -248,12 +251,22 @@ def test_failover_fences_a_primary_whose_postgresql_died(inventory: LabInventory
         inventory.write(primary=lab.PRIMARY)
 
 
-def test_failover_refuses_a_primary_nobody_can_fence(inventory: LabInventory) -> None:
+def test_failover_refuses_a_primary_nobody_can_fence(inventory: LabInventory, tmp_path: Path) -> None:
     # pg1's host dies at once (power lost): SSH cannot stop it, and it would come back a primary.
     lab.container("kill", "pg1")
     rc, out = inventory.playbook("pg_failover")
     assert rc != 0
     assert "SSH cannot reach pg1, so it cannot be stopped and masked from here" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    # The operator's fencing command (a cloud API stop, say) gets the host and its address; when it
+    # fails, the host may still be up, and nothing is promoted.
+    called = tmp_path / "fence-called"
+    fence = ["sh", "-c", f'echo "$@" > {called}; echo "no such instance" >&2; exit 3', "fence"]
+    rc, out = inventory.playbook("pg_failover", "-e", json.dumps({"pg_failover_fence_command": fence}))
+    assert rc != 0
+    assert "The fencing command sh exited 3 (no such instance), so pg1 may still be up" in said(out), tail(out)
+    assert called.read_text().split()[0] == "pg1"
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
     for standby in lab.STANDBYS:
         assert sql(standby, "SELECT pg_is_in_recovery()") == "t"
@@ -299,6 +312,95 @@ def test_a_certificate_about_to_expire_is_reissued_and_replicas_verify_it(invent
     assert sql("pg1", "SELECT count(*) FROM pg_stat_replication JOIN pg_stat_ssl USING (pid) WHERE ssl") == "2"
     for standby in lab.STANDBYS:
         assert "sslmode=verify-full" in sql(standby, "SELECT conninfo FROM pg_stat_wal_receiver")
+
+
+def test_a_ca_about_to_expire_is_rotated_while_replicas_keep_verifying(inventory: LabInventory) -> None:
+    # The lab's CA as if made ten years ago, 10 days left; every member's certificate signed by it, and
+    # every member trusting it alone, as the role left them back then.
+    ca_dir = lab.ROOT / ".cache" / "lab" / "pki"
+    now = datetime.datetime.now(datetime.UTC)
+    old_key = ec.generate_private_key(ec.SECP384R1())
+    old_ca = issue(old_key.public_key(), CA_NAME, old_key, now - datetime.timedelta(days=3640), days=3650, ca=True)
+    old_pem = old_ca.public_bytes(serialization.Encoding.PEM).decode()
+    (ca_dir / "ca.key").write_bytes(
+        old_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    (ca_dir / "ca.crt").write_text(old_pem)
+    for host in lab.MEMBERS:
+        current = x509.load_pem_x509_certificate(on(host, "cat", f"{TLS_DIR}/server.crt").encode())
+        server = issue(current.public_key(), current.subject, old_key, now, days=300, like=current)
+        put(host, f"{TLS_DIR}/server.crt", server.public_bytes(serialization.Encoding.PEM).decode())
+        put(host, f"{TLS_DIR}/ca.crt", old_pem)
+        on(host, "systemctl", "reload", "postgresql@15-main")
+    sql("pg1", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
+    both_replicas_stream_from(inventory, "pg1")
+
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert set(unchanged(out)) == set(lab.MEMBERS), tail(out)
+    new_ca = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
+    assert new_ca.not_valid_after_utc > now + datetime.timedelta(days=3000)
+    assert (ca_dir / "ca-previous.crt").read_text() == old_pem
+    for host in lab.MEMBERS:
+        trusted = x509.load_pem_x509_certificates(on(host, "cat", f"{TLS_DIR}/ca.crt").encode())
+        assert {c.fingerprint(hashes.SHA256()) for c in trusted} == {
+            new_ca.fingerprint(hashes.SHA256()),
+            old_ca.fingerprint(hashes.SHA256()),
+        }, host
+        x509.load_pem_x509_certificate(on(host, "cat", f"{TLS_DIR}/server.crt").encode()).verify_directly_issued_by(
+            new_ca
+        )
+
+    # The replicas connect again and verify the certificates of the new CA; a second run changes nothing.
+    sql("pg1", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
+    both_replicas_stream_from(inventory, "pg1")
+    assert sql("pg1", "SELECT count(*) FROM pg_stat_replication JOIN pg_stat_ssl USING (pid) WHERE ssl") == "2"
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert unchanged(out) == {}, tail(out)
+
+
+TLS_DIR = "/etc/postgresql/15/main/tls"
+CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "groundwork PostgreSQL CA")])
+
+
+def issue(
+    public_key: ec.EllipticCurvePublicKey,
+    subject: x509.Name,
+    ca_key: ec.EllipticCurvePrivateKey,
+    not_before: datetime.datetime,
+    *,
+    days: int,
+    ca: bool = False,
+    like: x509.Certificate | None = None,
+) -> x509.Certificate:
+    """A certificate as the cluster CA issues them: the CA itself, or a server's like one it has."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(CA_NAME)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + datetime.timedelta(days=days))
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    if ca:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    for extension in like.extensions if like else []:
+        if not isinstance(extension.value, x509.AuthorityKeyIdentifier):
+            builder = builder.add_extension(extension.value, critical=extension.critical)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def put(host: str, path: str, text: str) -> None:
+    subprocess.run(
+        ["podman", "exec", "-i", lab.PREFIX + host, "tee", path],
+        input=text, text=True, capture_output=True, check=True, env=project_env(),
+    )  # fmt: skip
 
 
 def slot(host: str, name: str) -> dict[str, str]:
@@ -384,6 +486,24 @@ def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_w
     assert on("pg3", "cat", f"{kept}/PG_VERSION") == "15"
     assert sql("pg3", "SELECT pg_is_in_recovery()") == "t"
     on("pg3", "rm", "-rf", kept)
+
+
+def test_pg_add_replica_refuses_a_host_outside_postgresql_replica_then_copies_a_new_one(
+    inventory: LabInventory,
+) -> None:
+    rc, out = inventory.playbook("pg_add_replica", "-e", "pg_add_replica_host=backup1")
+    assert rc != 0
+    assert "postgresql_add_replica_host must name a host of postgresql_replica; got backup1" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    # pg3 as a replacement machine comes back: PostgreSQL stopped, no data directory.
+    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    on("pg3", "rm", "-rf", "/var/lib/postgresql/15/main")
+    rc, out = inventory.playbook("pg_add_replica", "-e", "pg_add_replica_host=pg3")
+    assert rc == 0, tail(out)
+    assert recap(out)["pg3"]["changed"] > 0
+    assert sql("pg3", "SELECT pg_is_in_recovery()") == "t"
+    both_replicas_stream_from(inventory, "pg1")
 
 
 def test_backup_yml_changes_nothing_on_the_converged_lab(inventory: LabInventory) -> None:

@@ -34,6 +34,7 @@ def test_two_clusters_in_one_inventory():
     assert result["problems"] == []
     assert result["clusters"]["alpha"]["upstream"] == {"a2": "a1"}
     assert result["clusters"]["beta"]["upstream"] == {"b2": "b1"}
+    assert result["cluster_of"] == {"a1": "alpha", "a2": "alpha", "b1": "beta", "b2": "beta"}
 
 
 def test_cascading_replica_is_tier_two():
