@@ -1,5 +1,6 @@
 """The collection builds, installs from its tarball and lists what it ships."""
 
+import re
 import tarfile
 
 import pytest
@@ -69,6 +70,7 @@ def test_installed_role_documents_its_inputs(installed):
         ("module", "config_files", "validate"),
         ("filter", "pg_tune", "workload"),
         ("filter", "pg_topology", "problems"),
+        ("filter", "pg_history", "timeline"),
         ("connection", "podman_exec", "pipelining"),
         ("inventory", "ec2", "groundwork:roles"),
     ],
@@ -78,6 +80,15 @@ def test_installed_plugins_render_their_documentation(installed, kind, name, tex
     doc = run(["ansible-doc", "-t", kind, f"groundwork.infra.{name}"], env=env)
     assert doc.returncode == 0, tail(doc.stderr)
     assert text in doc.stdout
+
+
+def test_the_postgresql_role_documents_each_cluster_procedure_as_an_entry_point(installed):
+    _, _, env = installed
+    doc = run(["ansible-doc", "-t", "role", "groundwork.infra.postgresql"], env=env)
+    assert doc.returncode == 0, tail(doc.stderr)
+    # ansible-doc marks the names up (bold, or *name* without a terminal).
+    shown = set(re.findall(r"ENTRY POINT: (?:\x1b\[1m|\*)?(\w+)", doc.stdout))
+    assert shown == {"main", "add_replica", "switchover", "failover", "rejoin"}
 
 
 def test_installed_playbooks_resolve_by_name(installed):

@@ -554,6 +554,61 @@ def test_restore_over_the_running_primary_is_refused_and_changes_nothing(invento
     assert sql(lab.PRIMARY, LEDGER) == before
 
 
+def test_a_restore_in_place_leaves_no_replica_on_the_old_history(inventory: LabInventory, figures: Figures) -> None:
+    # The primary restored in place to a point in time, after its replicas had received the rows that
+    # came later: they share its system identifier, but not its history.
+    sql(lab.PRIMARY, "CREATE TABLE rollback (id int)")
+    sql(lab.PRIMARY, "INSERT INTO rollback SELECT generate_series(1, 100)")
+    time.sleep(1)
+    target_time = sql(lab.PRIMARY, "SELECT now()")
+    time.sleep(1)
+    sql(lab.PRIMARY, "INSERT INTO rollback SELECT generate_series(101, 200)")
+    lab.repository("check")  # the WAL past the target is archived
+    both_replicas_stream_from(inventory, lab.PRIMARY)
+    request = {
+        "pgbackrest_restore_host": lab.PRIMARY,
+        "pgbackrest_restore_target_type": "time",
+        "pgbackrest_restore_target": target_time,
+        "pgbackrest_restore_overwrite": True,
+    }
+    rc, out = inventory.playbook("restore", "-e", json.dumps(request))
+    assert rc == 0, tail(out)
+    assert sql(lab.PRIMARY, "SELECT count(*) FROM rollback") == "100"
+    for standby in lab.STANDBYS:
+        assert sql(standby, "SELECT count(*) FROM rollback") == "200"
+
+    # Nothing runs around replicas that serve rows the primary no longer has; pg_rejoin brings each back.
+    rc, out = inventory.playbook("postgresql")
+    assert rc != 0
+    for standby in lab.STANDBYS:
+        assert f"{standby} has left the history of its primary {lab.PRIMARY}: it holds WAL of timeline" in said(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+    started = time.monotonic()
+    for standby in lab.STANDBYS:
+        rc, out = inventory.playbook("pg_rejoin", "-e", f"pg_rejoin_host={standby}")
+        assert rc == 0, tail(out)
+        assert f"{standby} streams from {lab.PRIMARY} again" in said(out), tail(out)
+    figures.append(
+        f"restore in place: both replicas back on the primary's history in {time.monotonic() - started:.0f} s"
+    )
+    # No copy kept the restore's recovery target: commits past its time leave the replicas standbys
+    # (with it, each stopped at its first such commit and promoted itself).
+    for host in lab.MEMBERS:
+        assert "recovery_target" not in on(host, "cat", "/var/lib/postgresql/15/main/postgresql.auto.conf"), host
+    sql(lab.PRIMARY, "INSERT INTO rollback SELECT generate_series(101, 150)")
+    both_replicas_stream_from(inventory, lab.PRIMARY)
+    for standby in lab.STANDBYS:
+        assert sql(standby, "SELECT pg_is_in_recovery(), count(*) FROM rollback") == "t|150", standby
+    on(
+        lab.PRIMARY,
+        "sh",
+        "-c",
+        "rm -rf /var/lib/postgresql/15/main.before-restore-* /var/lib/postgresql/15/main.rejoin-*",
+    )
+    for standby in lab.STANDBYS:
+        on(standby, "sh", "-c", "rm -rf /var/lib/postgresql/15/main.rejoin-*")
+
+
 def test_a_schedule_systemd_cannot_read_is_refused_before_any_change(inventory: LabInventory) -> None:
     timer = "/etc/systemd/system/pgbackrest-main-full.timer"
     before = lab.on(lab.REPO, "cat", timer)
