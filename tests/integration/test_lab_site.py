@@ -5,6 +5,7 @@ the same machine is never touched, and a fact cache of its own, so neither sees 
 """
 
 import json
+import re
 
 import groundwork_runner
 import pytest
@@ -101,6 +102,27 @@ def test_bad_postgresql_inventory_fails_in_preflight(lab_env, tmp_path, case):
     assert {host: c["changed"] for host, c in recap(out).items() if c["changed"]} == {}
 
 
+def test_pg_failover_with_several_clusters_refuses_until_told_which(lab_env, tmp_path):
+    # A second cluster (restore1 its primary, in the inventory only): pg_failover without
+    # pg_failover_cluster must not pick one, and names them before anything changes.
+    second = {"restore1": {"groundwork_pg_cluster": "reporting"}}
+    extra = {"all": {"children": {"postgresql_primary": {"hosts": second}}}}
+    (tmp_path / "extra.yml").write_text(json.dumps(extra))
+    result = run(
+        ["ansible-playbook", "-i", str(ROOT / "inventories" / "lab"), "-i", str(tmp_path / "extra.yml"),
+         "groundwork.infra.pg_failover"],
+        env=lab_env,
+    )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    flat = " ".join(out.split())  # the message as one line, however the callback wrapped it
+    named = re.search(r"The inventory has clusters (.+?); name the one to fail over", flat)
+    assert named, tail(out)
+    assert sorted(named[1].split(", ")) == ["main", "reporting"]
+    assert "(postgresql_failover_cluster, -e pg_failover_cluster=NAME); got none. Nothing was changed." in flat
+    assert {host: c["changed"] for host, c in recap(out).items() if c["changed"]} == {}
+
+
 def test_site_first_run_configures_every_host(site_output):
     rc, out = site_output["rc"], site_output["out"]
     assert rc == 0, tail(out)
@@ -172,6 +194,18 @@ def test_no_unit_failed_on_the_converged_lab(lab_env):
         failed = run(["podman", "exec", PREFIX + host, "systemctl", "--failed", "--no-legend", "--plain"], env=lab_env)
         assert failed.returncode == 0, (host, failed.stderr)
         assert failed.stdout.strip() == "", (host, failed.stdout)
+
+
+def test_an_unknown_timezone_is_refused_before_the_host_changes(lab_env):
+    # The zone is checked in the target's own zoneinfo (config_files' validate) before /etc/timezone
+    # names it, and /etc/localtime follows only after.
+    before = run(["podman", "exec", PREFIX + "pg1", "readlink", "/etc/localtime"], env=lab_env).stdout
+    rc, out = playbook(lab_env, "groundwork.infra.server", "--limit", "pg1", "-e", "server_timezone=Mars/Olympus")
+    assert rc != 0
+    assert "server_timezone: no zone Mars/Olympus in /usr/share/zoneinfo" in out, tail(out)
+    assert recap(out)["pg1"]["changed"] == 0
+    assert run(["podman", "exec", PREFIX + "pg1", "cat", "/etc/timezone"], env=lab_env).stdout != "Mars/Olympus\n"
+    assert run(["podman", "exec", PREFIX + "pg1", "readlink", "/etc/localtime"], env=lab_env).stdout == before
 
 
 def test_lab_admin_can_sudo_on_every_host(lab_env):
