@@ -85,17 +85,17 @@ BAD_INVENTORIES = {
 }
 
 
+def playbook_with_extra_inventory(env, tmp_path, extra, name):
+    """A playbook on the lab's inventory plus one small file: exit code and output."""
+    (tmp_path / "extra.yml").write_text(json.dumps(extra))
+    return playbook(env, name, "-i", str(tmp_path / "extra.yml"))
+
+
 @pytest.mark.parametrize("case", sorted(BAD_INVENTORIES))
 def test_bad_postgresql_inventory_fails_in_preflight(lab_env, tmp_path, case):
     extra, message = BAD_INVENTORIES[case]
-    (tmp_path / "extra.yml").write_text(json.dumps(extra))
-    result = run(
-        ["ansible-playbook", "-i", str(ROOT / "inventories" / "lab"), "-i", str(tmp_path / "extra.yml"),
-         "groundwork.infra.postgresql"],
-        env=lab_env,
-    )  # fmt: skip
-    out = result.stdout + result.stderr
-    assert result.returncode != 0
+    rc, out = playbook_with_extra_inventory(lab_env, tmp_path, extra, "groundwork.infra.postgresql")
+    assert rc != 0
     assert message in out, tail(out)
     assert "PLAY [Check the PostgreSQL inventory before any host changes]" in out
     assert "PLAY [Configure the primaries]" not in out
@@ -107,14 +107,8 @@ def test_pg_failover_with_several_clusters_refuses_until_told_which(lab_env, tmp
     # pg_failover_cluster must not pick one, and names them before anything changes.
     second = {"restore1": {"groundwork_pg_cluster": "reporting"}}
     extra = {"all": {"children": {"postgresql_primary": {"hosts": second}}}}
-    (tmp_path / "extra.yml").write_text(json.dumps(extra))
-    result = run(
-        ["ansible-playbook", "-i", str(ROOT / "inventories" / "lab"), "-i", str(tmp_path / "extra.yml"),
-         "groundwork.infra.pg_failover"],
-        env=lab_env,
-    )  # fmt: skip
-    out = result.stdout + result.stderr
-    assert result.returncode != 0
+    rc, out = playbook_with_extra_inventory(lab_env, tmp_path, extra, "groundwork.infra.pg_failover")
+    assert rc != 0
     flat = " ".join(out.split())  # the message as one line, however the callback wrapped it
     named = re.search(r"The inventory has clusters (.+?); name the one to fail over", flat)
     assert named, tail(out)
