@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build a systemd-ready Debian base image with debootstrap and `podman import`.
 # No registry is reachable, so images are made from the Debian mirror this machine's
-# apt already uses. Skipped when the image exists (podman storage outlives a CI run).
+# apt already uses. Skipped when the image exists and was built by this very script (podman
+# storage outlives a CI run; a changed recipe is rebuilt).
 #   usage: scripts/build-image.sh 12|13 [--force]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -10,7 +11,9 @@ major=${1:?usage: build-image.sh 12|13 [--force]}
 codename=${GROUNDWORK_DEBIAN_CODENAMES[$major]:?unsupported Debian major version: $major}
 image="$GROUNDWORK_IMAGE_REPO:$major"
 
-if [[ ${2:-} != --force ]] && podman image exists "$image"; then
+recipe=$(sha256sum "$0" | cut -c1-16)
+if [[ ${2:-} != --force ]] && podman image exists "$image" \
+  && [[ $(podman image inspect -f '{{ index .Config.Labels "groundwork.recipe" }}' "$image") == "$recipe" ]]; then
   echo "image $image present, not rebuilt"
   exit 0
 fi
@@ -47,10 +50,11 @@ for unit in getty@tty1.service console-getty.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
 echo "groundwork" >"$rootfs/etc/hostname"
+# As the official images and many cloud images ship: no package lists, and their directory as
+# fresh as the build (the roles must update lists that are missing, whatever the mtime says).
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
-# An empty package list must look stale, or apt's cache_valid_time trusts it.
-touch -d @0 "$rootfs/var/lib/apt/lists"
 
 tar -C "$rootfs" -c . | podman import \
-  --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >/dev/null
+  --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change "LABEL groundwork.recipe=$recipe" - "$image" >/dev/null
 echo "built $image"

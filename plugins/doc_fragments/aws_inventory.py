@@ -62,7 +62,18 @@ options:
   strict_permissions:
     description:
       - V(true) fails when access is denied in any account or region.
-      - V(false) warns, skips that account/region and lists the rest.
+      - V(false) warns, skips that account/region and lists the rest; the inventory is then partial
+        (group C(all) gets C(groundwork_inventory_partial=true) and C(groundwork_inventory_partial_reasons)),
+        is not cached, and the roles that rewrite whole lists of peers (pg_hba, firewall, pgBackRest) refuse it.
+    type: bool
+    default: true
+    version_added: 0.1.0
+  strict_tags:
+    description:
+      - V(true) fails when a host's C(groundwork:) tags cannot be used (a cluster name that is not
+        lower-case letters, digits, C(_) and C(-) starting with a letter; an unknown role or pg_role), naming
+        the instance, the tag and the value.
+      - V(false) warns and leaves that host out; the inventory is then partial, as with O(strict_permissions).
     type: bool
     default: true
     version_added: 0.1.0

@@ -15,7 +15,9 @@ description:
     C(postgresql_replica). A replica streams from C(postgresql_replication_upstream) when set
     (cascading), otherwise from the primary.
   - The C(problems) of the result list every inconsistency in words an operator can act on;
-    the playbooks fail on them before any host changes.
+    the playbooks fail on them before any host changes. A cluster name that is not lower-case
+    letters, digits, C(_) and C(-) starting with a letter (the name reaches a shell through
+    C(archive_command)) is one; so are hosts whose replication slot names would be the same.
 options:
   _input:
     description: The inventory's C(groups).
@@ -56,6 +58,7 @@ _value:
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.groundwork.infra.plugins.plugin_utils.identifiers import cluster_name_problem, collisions
 
 PRIMARY_GROUP = "postgresql_primary"
 REPLICA_GROUP = "postgresql_replica"
@@ -84,6 +87,16 @@ def _address(hostvars: dict, host: str) -> str | None:
 def _cluster_of(groups: dict, hostvars: dict) -> dict[str, str]:
     hosts = list(dict.fromkeys([*groups.get(PRIMARY_GROUP, []), *groups.get(REPLICA_GROUP, [])]))
     return {host: _host_var(hostvars, host, "groundwork_pg_cluster", "main") for host in hosts}
+
+
+def _name_problems(name: str, members: list[str]) -> list[str]:
+    problems = []
+    problem = cluster_name_problem(name, f"groundwork_pg_cluster of {', '.join(members)}")
+    if problem:
+        problems.append(problem)
+    for slot, hosts in sorted(collisions({host: slot_name(host) for host in members}).items()):
+        problems.append(f"cluster {name}: {', '.join(hosts)} would all use replication slot {slot}; rename all but one")
+    return problems
 
 
 def _tiers(name: str, upstream: dict[str, str], primary: str | None, problems: list[str]) -> dict[str, int]:
@@ -115,6 +128,7 @@ def pg_topology(groups: dict, hostvars: dict, primaries: dict | None = None) -> 
     clusters: dict[str, dict] = {}
     for name in sorted(set(cluster_of.values())):
         members = sorted(h for h, c in cluster_of.items() if c == name)
+        problems.extend(_name_problems(name, members))
         listed = [h for h in members if h in groups.get(PRIMARY_GROUP, [])]
         if name in primaries:
             if primaries[name] not in members:

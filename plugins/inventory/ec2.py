@@ -18,6 +18,9 @@ description:
     C(groundwork:pg_role) - C(primary) or C(replica): group C(postgresql_primary) or
     C(postgresql_replica), children of C(postgresql), itself a child of C(servers).
     C(groundwork:cluster) - the PostgreSQL cluster name, as host variable C(groundwork_pg_cluster)."
+  - A tag value of that scheme that cannot be used (an unknown role or pg_role, a cluster name that is not
+    lower-case letters, digits, C(_) and C(-) starting with a letter) fails the run, or with
+    O(strict_tags=false) leaves the host out and marks the inventory partial.
   - "Host variables are trimmed to what operators use: C(instance_id), C(instance_type),
     C(availability_zone), C(region), C(account_id), C(private_ip_address), C(public_ip_address), C(private_dns_name),
     C(public_dns_name), C(vpc_id), C(subnet_id), C(state), C(ec2_tags) (a dict; not C(tags),
@@ -128,6 +131,7 @@ from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory imp
     json_safe,
 )
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session import Account
+from ansible_collections.groundwork.infra.plugins.plugin_utils.identifiers import cluster_name_problem
 
 # EC2's own page size limit: the fewer pages, the fewer round trips.
 PAGE_SIZE = 1000
@@ -210,6 +214,31 @@ def groundwork_groups(tags: dict[str, str], prefix: str) -> list[list[str | None
     return groups
 
 
+def tag_problems(tags: dict[str, str], prefix: str) -> list[str]:
+    """What is wrong with an instance's groundwork tags, one sentence each (the value quoted)."""
+    problems = []
+    roles = [r.strip() for r in tags.get(prefix + "roles", "").split(",") if r.strip()]
+    unknown = [r for r in roles if r not in ROLE_GROUPS and r != "server"]
+    if unknown:
+        problems.append(
+            f"tag {prefix}roles has {', '.join(map(repr, unknown))}; known roles: server, {', '.join(ROLE_GROUPS)}"
+        )
+    if prefix + "pg_role" in tags and tags[prefix + "pg_role"].strip() not in PG_ROLE_GROUPS:
+        problems.append(f"tag {prefix}pg_role is {tags[prefix + 'pg_role']!r}; it must be primary or replica")
+    if prefix + "cluster" in tags:
+        problem = cluster_name_problem(tags[prefix + "cluster"], f"tag {prefix}cluster")
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def describe(instance: dict[str, Any]) -> str:
+    """How a warning or error names an instance: id, Name tag, region and account."""
+    name = tags_of(instance).get("Name")
+    named = f" ({name!r})" if name else ""
+    return f"EC2 instance {instance.get('InstanceId')}{named} in {instance['_region']}, account {instance['_account']}"
+
+
 def host_vars(instance: dict[str, Any], prefix: str, ansible_host: str, include_raw: bool) -> dict[str, Any]:
     tags = tags_of(instance)
     hostvars: dict[str, Any] = {
@@ -279,7 +308,13 @@ class InventoryModule(AwsInventoryBase):
         prefix, raw = self.get_option("tag_prefix"), self.get_option("include_raw")
         address = self.get_option("ansible_host")
         try:
-            kept = [i for i in records if keep(i, include, exclude)]
+            kept = []
+            for instance in (i for i in records if keep(i, include, exclude)):
+                problems = tag_problems(tags_of(instance), prefix)
+                if problems:
+                    self.leave_out(describe(instance), problems)
+                else:
+                    kept.append(instance)
             return [
                 {
                     "name": name,

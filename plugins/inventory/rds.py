@@ -14,6 +14,9 @@ description:
     C(rds_cluster_<cluster>) per Aurora cluster with children C(rds_cluster_<cluster>_writer) and
     C(rds_cluster_<cluster>_reader), and C(rds_pg_cluster_<name>) from the C(groundwork:cluster) tag.
     Cluster groups carry the cluster's writer and reader endpoints as group variables."
+  - A C(groundwork:cluster) tag that is not a cluster name (lower-case letters, digits, C(_) and C(-),
+    starting with a letter) fails the run, or with O(strict_tags=false) leaves the instance out and marks
+    the inventory partial.
   - "Host variables: C(db_instance_identifier), C(endpoint_address), C(endpoint_port), C(engine),
     C(engine_version), C(status), C(instance_class), C(availability_zone), C(multi_az), C(storage_encrypted),
     C(region), C(account_id), C(db_cluster_identifier), C(cluster_role) (C(writer), C(reader) or C(standalone)),
@@ -98,6 +101,7 @@ from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_inventory imp
     json_safe,
 )
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_session import Account
+from ansible_collections.groundwork.infra.plugins.plugin_utils.identifiers import cluster_name_problem
 
 PAGE_SIZE = 100  # the RDS API's largest page
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:rds:[^:]*:(\d{12}):")
@@ -225,6 +229,12 @@ class InventoryModule(AwsInventoryBase):
                 continue
             role = roles.get((db["_account"], db["_region"], db["DBInstanceIdentifier"]))
             hostvars = host_vars(db, role, prefix, raw)
+            if "groundwork_pg_cluster" in hostvars:
+                problem = cluster_name_problem(hostvars["groundwork_pg_cluster"], f"tag {prefix}cluster")
+                if problem:
+                    where = f"RDS instance {db['DBInstanceIdentifier']} in {db['_region']}, account {db['_account']}"
+                    self.leave_out(where, [problem])
+                    continue
             # Identifiers are unique per account and region; qualify a name only when it repeats.
             name = db["DBInstanceIdentifier"]
             if name in taken:

@@ -15,6 +15,10 @@ description:
     plain module run on the host; M(ansible.builtin.package_facts) reads every package of the host.
   - A name apt would read as more than a package (a version C(pkg=1.2), a release C(pkg/bookworm), a
     pattern) is reported missing, so that apt decides.
+  - Also says whether apt has package lists at all. Official Debian container images and many cloud
+    images ship without them and with a fresh C(/var/lib/apt/lists), which
+    O(ansible.builtin.apt#module:cache_valid_time) takes for a recent update; a role then updates them
+    whatever the directory's age.
 author: groundwork.infra maintainers
 attributes:
   check_mode:
@@ -61,13 +65,21 @@ not_purged:
   type: list
   elements: str
   sample: [sudo]
+package_lists:
+  description: Whether apt has any package list (a C(*_Packages) file in its lists directory).
+  returned: always
+  type: bool
+  sample: true
 """
 
+import glob
 import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 PLAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$")
+# Compressed or not, per source and architecture: any one means `apt update` has run here.
+PACKAGE_LISTS = "/var/lib/apt/lists/*_Packages*"
 
 
 def statuses(output: str) -> dict[str, str]:
@@ -109,7 +121,7 @@ def main() -> None:
         if rc not in (0, 1):
             module.fail_json(msg=f"dpkg-query failed (rc {rc}): {err.strip()}", rc=rc)
         found = statuses(out)
-    module.exit_json(changed=False, **classify(names, found))
+    module.exit_json(changed=False, package_lists=bool(glob.glob(PACKAGE_LISTS)), **classify(names, found))
 
 
 if __name__ == "__main__":

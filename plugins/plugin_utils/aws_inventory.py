@@ -4,7 +4,11 @@
 
 A plugin says what to fetch in one (account, region) and how records become hosts; this
 base does the rest once: config checks, sessions and roles, regions queried concurrently,
-error policy (strict or lenient on permissions), caching and Constructable features.
+error policy (strict or lenient on permissions and on bad tags), caching and Constructable features.
+
+A lenient run that leaves something out (a region it may not list, a host with a bad tag) says so
+in the inventory itself: group `all` gets `groundwork_inventory_partial: true` and the reasons, the
+roles that replace whole lists of peers refuse to run on it, and it is never cached.
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ def collector_paused() -> Iterator[None]:
 
 # Config keys every inventory file may carry besides the plugin's documented options.
 _ALWAYS_ALLOWED = frozenset({"plugin"})
+# What a lenient run that left something out sets on group `all` (README: the group contract).
+PARTIAL_VAR = "groundwork_inventory_partial"
+PARTIAL_REASONS_VAR = "groundwork_inventory_partial_reasons"
+
+
+def partial_marks(reasons: list[str]) -> dict[str, dict[str, Any]]:
+    """The group variables of an inventory that left something out; none for a whole one."""
+    return {"all": {PARTIAL_VAR: True, PARTIAL_REASONS_VAR: sorted(reasons)}} if reasons else {}
 
 
 class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
@@ -94,10 +106,12 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
                 built = None
         if built is None:
             built = self._fetch_and_transform()
-            if caching:
+            # A partial result is never cached: the next run asks AWS again rather than hand on
+            # for cache_timeout an inventory that lacks hosts.
+            if caching and not built.get("partial"):
                 self._cache[cache_key] = built
         self._populate(built["hosts"])
-        for group, variables in built["group_vars"].items():
+        for group, variables in {**built["group_vars"], **partial_marks(built.get("partial", []))}.items():
             self.inventory.add_group(group)
             for key, value in variables.items():
                 self.inventory.set_variable(group, key, value)
@@ -105,8 +119,10 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
     def _fetch_and_transform(self) -> dict[str, Any]:
         # What is cached is the finished hosts, not API records: a warm run only populates. The
         # records (most of the memory of a cold run) are dropped when this returns.
+        self._partial: list[str] = []
         records = self._fetch_everywhere()
-        return {"hosts": self.to_hosts(records), "group_vars": self.to_group_vars(records)}
+        hosts = self.to_hosts(records)
+        return {"hosts": hosts, "group_vars": self.to_group_vars(records), "partial": self._partial}
 
     def _reject_unknown_keys(self, config: dict[str, Any], path: str) -> None:
         unknown = sorted(set(config or {}) - set(self._options) - _ALWAYS_ALLOWED)
@@ -142,8 +158,20 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
                 except AwsPermissionError as exc:
                     if self.get_option("strict_permissions"):
                         raise
-                    self.display.warning(f"{exc} (skipped: strict_permissions is false)")
+                    self.display.warning(f"{exc} (skipped: strict_permissions is false; the inventory is partial)")
+                    self._partial.append(str(exc))
         return records
+
+    def leave_out(self, host: str, problems: list[str]) -> None:
+        """A record whose tags cannot be trusted: fail (strict_tags) or leave its host out, marked."""
+        reason = f"{host}: {'; '.join(problems)}"
+        if self.get_option("strict_tags"):
+            raise AnsibleError(
+                f"{self.NAME}: {reason}. Fix the tag, or set strict_tags to false to list the other hosts "
+                "without this one (the inventory is then marked partial)."
+            )
+        self.display.warning(f"{self.NAME}: {reason} (left out: strict_tags is false; the inventory is partial)")
+        self._partial.append(reason)
 
     # Hosts --------------------------------------------------------------------------------
 

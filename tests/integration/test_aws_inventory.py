@@ -130,15 +130,21 @@ def inventory(tmp_path):
         config = {"plugin": f"groundwork.infra.{plugin}", **KEYS, **options}
         path = tmp_path / f"test.groundwork_{plugin}.yml"
         path.write_text(yaml.safe_dump(config))
-        result = run(
-            ["ansible-inventory", "-i", str(path), "--list"], env=project_env(ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
-        )
+        result = run(["ansible-inventory", "-i", str(path), "--list"], env=inventory_env(tmp_path))
         # ansible-core 2.19 prints values an inventory plugin set as {"__ansible_unsafe": value}
         # (untrusted: never templated); the plain values are what playbooks see.
         parsed = json.loads(result.stdout, object_hook=unwrap_unsafe) if result.returncode == 0 else None
         return result.returncode, parsed, result.stdout + result.stderr
 
     return list_inventory
+
+
+def inventory_env(tmp_path):
+    """The project's environment with a fact cache of the test's own: --list shows cached facts as host
+    variables, and the lab's hosts (after `make lab`) have the same names as the emulator's."""
+    return project_env(
+        ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts")
+    )
 
 
 def unwrap_unsafe(obj):
@@ -365,3 +371,123 @@ def test_documentation_renders(plugin, needle):
     result = run(["ansible-doc", "-t", "inventory", f"groundwork.infra.{plugin}"])
     assert result.returncode == 0, result.stderr
     assert needle in result.stdout
+
+
+HOSTILE_CLUSTER = "main$(id>/tmp/groundwork-hostile-tag)"
+
+
+@pytest.fixture(scope="module")
+def hostile(moto):
+    """eu-north-1: a replica whose cluster tag is a shell command, beside a plain server."""
+    url, _ = moto
+    ec2 = boto3.client("ec2", endpoint_url=url, region_name="eu-north-1", **KEYS)
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    tags = {"groundwork:roles": "postgresql", "groundwork:pg_role": "replica", "groundwork:cluster": HOSTILE_CLUSTER}
+    return url, launch(ec2, image, "evil1", tags), launch(ec2, image, "plain1", {"groundwork:roles": "server"})
+
+
+def all_vars(parsed, host):
+    """Group all's variables as a host sees them (ansible-inventory --list merges them into hostvars)."""
+    return parsed["_meta"]["hostvars"][host]
+
+
+def test_a_hostile_cluster_tag_fails_the_inventory_by_default(hostile, inventory):
+    url, evil, _ = hostile
+    rc, _, out = inventory(endpoint_url=url, regions=["eu-north-1"])
+    assert rc != 0
+    assert f"EC2 instance {evil} ('evil1') in eu-north-1" in out
+    assert f"tag groundwork:cluster is {HOSTILE_CLUSTER!r}" in out
+    assert "strict_tags" in out
+
+
+def test_a_hostile_cluster_tag_in_lenient_mode_leaves_the_host_out_and_marks_the_inventory(
+    hostile, inventory, tmp_path
+):
+    url, evil, _ = hostile
+    cache = tmp_path / "cache"
+    rc, parsed, out = inventory(
+        endpoint_url=url,
+        regions=["eu-north-1"],
+        strict_tags=False,
+        cache=True,
+        cache_plugin="ansible.builtin.jsonfile",
+        cache_connection=str(cache),
+    )
+    assert rc == 0, tail(out)
+    assert set(parsed["_meta"]["hostvars"]) == {"plain1"}
+    assert "[WARNING]" in out
+    assert evil in out
+    assert all_vars(parsed, "plain1")["groundwork_inventory_partial"] is True
+    reasons = all_vars(parsed, "plain1")["groundwork_inventory_partial_reasons"]
+    assert any(evil in reason and "groundwork:cluster" in reason for reason in reasons)
+    clusters = [hv.get("groundwork_pg_cluster") for hv in parsed["_meta"]["hostvars"].values()]
+    assert HOSTILE_CLUSTER not in clusters, "the value must never become a host's cluster"
+    assert not any(cache.glob("*")), "a partial inventory must never be cached"
+
+
+@pytest.mark.parametrize(
+    ("tags", "needle"),
+    [
+        ({"groundwork:roles": "postgres"}, "tag groundwork:roles has 'postgres'"),
+        ({"groundwork:roles": "postgresql", "groundwork:pg_role": "primry"}, "tag groundwork:pg_role is 'primry'"),
+        ({"groundwork:roles": "postgresql", "groundwork:cluster": "prod db"}, "tag groundwork:cluster is 'prod db'"),
+    ],
+    ids=["role", "pg_role", "cluster-with-space"],
+)
+def test_a_mistyped_tag_is_named(tags, needle):
+    assert any(needle in p for p in ec2_plugin.tag_problems(tags, "groundwork:"))
+
+
+def test_a_denied_region_in_lenient_mode_marks_the_inventory_and_is_not_cached(moto, inventory, tmp_path):
+    url, _ = moto
+    cache = tmp_path / "cache"
+    options = {
+        "regions": ["us-east-1", "us-west-2"],
+        "strict_permissions": False,
+        "cache": True,
+        "cache_plugin": "ansible.builtin.jsonfile",
+        "cache_connection": str(cache),
+        "cache_timeout": 600,
+    }
+    with aws_emulator.FaultProxy(url, aws_emulator.Faults(deny_regions={"us-west-2"})) as proxy:
+        rc, parsed, out = inventory(endpoint_url=proxy.url, **options)
+        assert rc == 0, tail(out)
+        assert all_vars(parsed, "pg1")["groundwork_inventory_partial"] is True
+        assert any("us-west-2" in reason for reason in all_vars(parsed, "pg1")["groundwork_inventory_partial_reasons"])
+        assert not any(cache.glob("*")), "a partial inventory must never be cached"
+        calls = proxy.faults.requests
+        inventory(endpoint_url=proxy.url, **options)
+        assert proxy.faults.requests > calls, "the next run must ask AWS again"
+
+
+@pytest.mark.parametrize("playbook", ["postgresql.yml", "hardening.yml", "backup.yml"])
+def test_a_play_that_rewrites_peers_refuses_a_partial_inventory(moto, tmp_path, playbook):
+    """pg_hba.conf, the firewall and pgBackRest's hosts are written from the whole inventory: with a region
+    left out they would cut its hosts off. Every host is pointed at a closed loopback port, so that a play
+    that went on would fail unreachable rather than reach anything."""
+    url, _ = moto
+    config = tmp_path / "lenient.groundwork_ec2.yml"
+    with aws_emulator.FaultProxy(url, aws_emulator.Faults(deny_regions={"us-west-2"})) as proxy:
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "plugin": "groundwork.infra.ec2",
+                    **KEYS,
+                    "endpoint_url": proxy.url,
+                    "regions": ["us-east-1", "us-west-2"],
+                    "strict_permissions": False,
+                }
+            )
+        )
+        result = run(
+            [
+                "ansible-playbook", "-i", str(config), str(ROOT / "playbooks" / playbook),
+                "-e", "ansible_host=127.0.0.1", "-e", "ansible_port=9",
+            ],
+            env=inventory_env(tmp_path),
+        )  # fmt: skip
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "The inventory is partial, nothing was changed" in out, tail(out)
+    assert "us-west-2" in out
+    assert "UNREACHABLE" not in out, "the play must refuse before it contacts any host"

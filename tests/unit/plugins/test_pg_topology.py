@@ -136,3 +136,31 @@ def test_member_hba_lets_every_other_member_stream_and_rewind():
 def test_member_hba_without_an_address_is_named():
     with pytest.raises(AnsibleFilterError, match="no address for pg2"):
         pg_member_hba(pg_topology(LAB, hostvars(pg1={}, pg2={}, pg3={}))["clusters"]["main"], "pg1", "replicator")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["main$(id>/tmp/x)", "prod db", "Main", "1st", "", "x" * 64, "a;b", "a'b", "ä"],
+    ids=["command", "space", "upper", "digit-first", "empty-as-tag", "too-long", "semicolon", "quote", "non-ascii"],
+)
+def test_a_cluster_name_that_could_reach_a_shell_is_a_problem(name):
+    groups = {"postgresql_primary": ["pg1"], "postgresql_replica": ["pg2"]}
+    hv = hostvars(pg1={"groundwork_pg_cluster": name}, pg2={"groundwork_pg_cluster": name})
+    problems = pg_topology(groups, hv)["problems"]
+    if name == "":  # unset or empty means the default cluster, main
+        assert problems == []
+        return
+    assert any(repr(name) in p and "groundwork_pg_cluster of pg1, pg2" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", ["main", "billing-eu", "orders_2", "a" * 63])
+def test_plain_cluster_names_pass(name):
+    hv = hostvars(pg1={"groundwork_pg_cluster": name})
+    assert pg_topology({"postgresql_primary": ["pg1"]}, hv)["problems"] == []
+
+
+def test_hosts_whose_slot_names_collide_are_a_problem():
+    groups = {"postgresql_primary": ["pg1"], "postgresql_replica": ["pg-2", "pg_2", "PG.2", "pg3"]}
+    hv = hostvars(**{h: {} for h in ["pg1", "pg-2", "pg_2", "PG.2", "pg3"]})
+    problems = pg_topology(groups, hv)["problems"]
+    assert problems == ["cluster main: PG.2, pg-2, pg_2 would all use replication slot gw_pg_2; rename all but one"]
