@@ -202,6 +202,28 @@ def test_an_unknown_timezone_is_refused_before_the_host_changes(lab_env):
     assert run(["podman", "exec", PREFIX + "pg1", "readlink", "/etc/localtime"], env=lab_env).stdout == before
 
 
+@pytest.mark.parametrize("playbook_name", ["groundwork.infra.postgresql", "groundwork.infra.backup"])
+def test_a_cluster_name_that_would_reach_a_shell_is_refused_before_any_host_changes(lab_env, playbook_name):
+    # The name is the pgBackRest stanza in archive_command, which PostgreSQL runs through /bin/sh.
+    hostile = "main$(touch /tmp/groundwork-hostile-cluster)"
+    rc, out = playbook(lab_env, playbook_name, "-e", json.dumps({"groundwork_pg_cluster": hostile}))
+    assert rc != 0
+    assert repr(hostile) in out or json.dumps(hostile) in out, tail(out)
+    assert "lower-case letters, digits, '_' and '-'" in out, tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+    for host in ("pg1", "pg2", "pg3"):
+        conf = run(
+            ["podman", "exec", PREFIX + host, "cat", "/etc/postgresql/15/main/conf.d/pgbackrest.conf"], env=lab_env
+        )
+        assert "touch" not in conf.stdout
+        assert (
+            run(
+                ["podman", "exec", PREFIX + host, "test", "-e", "/tmp/groundwork-hostile-cluster"], env=lab_env
+            ).returncode
+            == 1
+        )
+
+
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
         out = run(
