@@ -4,8 +4,10 @@ The suite's lab (tests/integration/conftest.py) uses GROUNDWORK_LAB_PREFIX, so a
 the same machine is never touched, and a fact cache of its own, so neither sees the other's hosts.
 """
 
+import ipaddress
 import json
 import re
+import shutil
 
 import groundwork_runner
 import pytest
@@ -244,6 +246,60 @@ def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
         env=lab_env,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def pg_rule(host, lab_env):
+    """The firewall's PostgreSQL rule on a host, as nft lists it."""
+    rules = run(["podman", "exec", PREFIX + host, "nft", "list", "table", "inet", "groundwork"], env=lab_env).stdout
+    return next((line for line in rules.splitlines() if '"PostgreSQL"' in line), "")
+
+
+def admits(rule, address):
+    """Whether an nft rule's source set holds an address (nft lists neighbours as a range a-b)."""
+    match = re.search(r"saddr (?:\{ (.+?) \}|(\S+))", rule)
+    if not match:
+        return False
+    wanted = ipaddress.ip_address(address)
+    for element in (match[1] or match[2]).split(", "):
+        low, _, high = element.partition("-")
+        if "/" in low:
+            if wanted in ipaddress.ip_network(low, strict=False):
+                return True
+        elif ipaddress.ip_address(low) <= wanted <= ipaddress.ip_address(high or low):
+            return True
+    return False
+
+
+def test_the_firewall_lets_the_cluster_in_when_no_cluster_name_is_set(lab_env, tmp_path):
+    # Without groundwork_pg_cluster every role takes the default cluster, main, and so must the
+    # firewall: a replica that reconnects (a restart) must get through to its primary.
+    inventory = tmp_path / "inventories" / "lab"
+    shutil.copytree(ROOT / "inventories" / "lab", inventory)
+    (tmp_path / ".cache").symlink_to(ROOT / ".cache")  # the lab's key and ssh_config, by the same relative path
+    all_vars = inventory / "group_vars" / "all.yml"
+    all_vars.write_text(all_vars.read_text().replace("groundwork_pg_cluster: main\n", ""))
+    assert "groundwork_pg_cluster" not in all_vars.read_text()
+    try:
+        result = run(
+            ["ansible-playbook", "-i", str(inventory), "groundwork.infra.hardening"], env=lab_env, timeout=1800
+        )
+        assert result.returncode == 0, tail(result.stdout + result.stderr)
+        for host in ("pg1", "pg2", "pg3"):
+            rule = pg_rule(host, lab_env)
+            peers = [address(peer) for peer in ("pg1", "pg2", "pg3") if peer != host]
+            assert all(admits(rule, peer) for peer in peers), (host, rule)
+        restart = run(["podman", "exec", PREFIX + "pg2", "systemctl", "restart", "postgresql@15-main"], env=lab_env)
+        assert restart.returncode == 0, restart.stderr
+        streaming = run(
+            ["ansible", "-i", str(ROOT / "inventories" / "lab"), "pg1", "-b", "--become-user", "postgres", "-o",
+             "-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 timeout=60"],
+            env=lab_env,
+        )  # fmt: skip
+        assert streaming.returncode == 0, "pg2 did not stream again after a restart: " + streaming.stdout
+    except AssertionError:
+        # Put the lab's own firewall back for the tests after this one, then report.
+        playbook(lab_env, "groundwork.infra.hardening")
+        raise
 
 
 def test_hardened_lab_lets_the_admin_in_with_a_key(lab_env):
