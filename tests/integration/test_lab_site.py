@@ -248,6 +248,28 @@ def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    ["pgbackrest --stanza=other stanza-delete", "pgbackrest --stanza=main --force stanza-delete:remote", "id"],
+)
+def test_a_database_host_cannot_run_what_it_likes_on_the_repository(lab_env, command):
+    # pg1's postgres holds a key the repository host accepts: it may open the remotes WAL archiving and
+    # restores need, for its own stanza, and nothing else (roles/pgbackrest/files/pgbackrest-gate).
+    result = run(
+        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--",
+         "ssh", "-o", "BatchMode=yes", f"pgbackrest@{address('backup1')}", command],
+        env=lab_env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "pgbackrest-gate: refused" in result.stderr, result.stdout + result.stderr
+    info = run(
+        ["podman", "exec", PREFIX + "backup1", "runuser", "-u", "pgbackrest", "--",
+         "pgbackrest", "--stanza=main", "info"],
+        env=lab_env,
+    )  # fmt: skip
+    assert "status: ok" in info.stdout, info.stdout + info.stderr
+
+
 def pg_rule(host, lab_env):
     """The firewall's PostgreSQL rule on a host, as nft lists it."""
     rules = run(["podman", "exec", PREFIX + host, "nft", "list", "table", "inet", "groundwork"], env=lab_env).stdout
