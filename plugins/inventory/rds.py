@@ -156,6 +156,14 @@ def host_vars(db: dict[str, Any], role: str | None, prefix: str, include_raw: bo
     return hostvars
 
 
+def tag_problems(hostvars: dict[str, Any], prefix: str) -> list[str]:
+    """What is wrong with an instance's groundwork tags, as ec2.tag_problems says it (the value quoted)."""
+    if "groundwork_pg_cluster" not in hostvars:
+        return []
+    problem = cluster_name_problem(hostvars["groundwork_pg_cluster"], f"tag {prefix}cluster")
+    return [problem] if problem else []
+
+
 def groups_of(hostvars: dict[str, Any]) -> list[list[str | None]]:
     groups: list[list[str | None]] = [["rds", None]]
     if hostvars["engine"]:
@@ -229,12 +237,11 @@ class InventoryModule(AwsInventoryBase):
                 continue
             role = roles.get((db["_account"], db["_region"], db["DBInstanceIdentifier"]))
             hostvars = host_vars(db, role, prefix, raw)
-            if "groundwork_pg_cluster" in hostvars:
-                problem = cluster_name_problem(hostvars["groundwork_pg_cluster"], f"tag {prefix}cluster")
-                if problem:
-                    where = f"RDS instance {db['DBInstanceIdentifier']} in {db['_region']}, account {db['_account']}"
-                    self.leave_out(where, [problem])
-                    continue
+            problems = tag_problems(hostvars, prefix)
+            if problems:
+                where = f"RDS instance {db['DBInstanceIdentifier']} in {db['_region']}, account {db['_account']}"
+                self.leave_out(where, problems)
+                continue
             # Identifiers are unique per account and region; qualify a name only when it repeats.
             name = db["DBInstanceIdentifier"]
             if name in taken:
