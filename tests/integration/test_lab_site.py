@@ -226,6 +226,36 @@ def test_a_cluster_name_that_would_reach_a_shell_is_refused_before_any_host_chan
         )
 
 
+BAD_INPUTS = {
+    "hba-without-users": (
+        {"postgresql_hba_entries": [{"databases": "app", "address": "10.0.0.0/8"}]},
+        "postgresql_hba_entries",
+    ),
+    "hba-trust-from-anywhere": (
+        {"postgresql_hba_entries": [{"users": "app", "address": "0.0.0.0/0", "method": "trust", "comment": "oops"}]},
+        "rule 1 (oops) lets app in without a password (method trust); rule 1 (oops) is open to every address",
+    ),
+    "hba-without-tls": (
+        {"postgresql_hba_entries": [{"contype": "host", "users": "app", "address": "10.0.0.0/8"}]},
+        "rule 1 accepts connections without TLS",
+    ),
+    "user-name-with-a-space": (
+        {"postgresql_users": [{"name": "app user", "password": "not-shown-anywhere-1"}]},
+        'name "app user": a name here must be',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_refused_by_name_before_any_host_changes(lab_env, case):
+    extra, message = BAD_INPUTS[case]
+    rc, out = playbook(lab_env, "groundwork.infra.postgresql", "-e", json.dumps(extra))
+    assert rc != 0
+    assert message in " ".join(out.split()), tail(out)
+    assert "not-shown-anywhere-1" not in out, "a password must never be printed"
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
         out = run(
