@@ -256,6 +256,22 @@ def test_bad_input_is_refused_by_name_before_any_host_changes(lab_env, case):
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"hardening_firewall_admin_networks": ["192.0.2.0/24"]}, "which the new firewall would not let SSH in from"),
+        ({"hardening_ssh_allow_groups": ["wheel"]}, "this run logs in as labadmin (groups:"),
+    ],
+    ids=["controller-outside-admin-networks", "admin-not-in-allowgroups"],
+)
+def test_hardening_refuses_to_shut_this_run_out(lab_env, extra, message):
+    rc, out = playbook(lab_env, "groundwork.infra.hardening", "-e", json.dumps(extra))
+    assert rc != 0
+    assert message in " ".join(out.split()), tail(out)
+    assert "Nothing was changed on pg3" in out
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
         out = run(
