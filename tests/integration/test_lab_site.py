@@ -12,7 +12,7 @@ import shutil
 import groundwork_runner
 import pytest
 from harness import ROOT, recap, run, tail, warnings_in
-from lab import FAR_SCHEDULES, LAB_HOSTS, PREFIX, address
+from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address
 
 
 def playbook(env, *args):
@@ -314,6 +314,23 @@ def test_a_database_host_cannot_run_what_it_likes_on_the_repository(lab_env, com
         env=lab_env,
     )  # fmt: skip
     assert "status: ok" in info.stdout, info.stdout + info.stderr
+
+
+def test_the_backup_play_removes_keys_of_hosts_no_longer_in_the_inventory(lab_env):
+    # A key the repository host once accepted (a restore target since removed, a replaced host) must not
+    # outlive the host: the backup play writes the whole authorized_keys of pgBackRest's users.
+    stale = (
+        'restrict,command="/usr/bin/pgbackrest ${SSH_ORIGINAL_COMMAND#* }" ssh-ed25519 '
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBm1b0LdO8Fh8mRl0bF0tS9aH2bqv6y9sXk0b1cUu0Xz pgbackrest@gone1"
+    )
+    keys = "/home/pgbackrest/.ssh/authorized_keys"
+    appended = run(["podman", "exec", PREFIX + "backup1", "sh", "-c", f"echo '{stale}' >> {keys}"], env=lab_env)
+    assert appended.returncode == 0, appended.stderr
+    rc, out = playbook(lab_env, "groundwork.infra.backup", *PAUSED)
+    assert rc == 0, tail(out)
+    left = run(["podman", "exec", PREFIX + "backup1", "cat", keys], env=lab_env).stdout
+    assert "pgbackrest@gone1" not in left
+    assert sorted(re.findall(r"pgbackrest@(\w+)$", left, re.MULTILINE)) == ["pg1", "pg2", "pg3"]
 
 
 def pg_rule(host, lab_env):
