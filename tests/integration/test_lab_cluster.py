@@ -146,16 +146,23 @@ def test_backups_come_from_the_standby():
     assert hosts == sorted(address(member) for member in lab.MEMBERS)
 
 
-def test_each_key_may_only_run_pgbackrest_from_its_peer():
-    repo_keys = REPO.file("/home/pgbackrest/.ssh/authorized_keys").content_string.splitlines()
+def test_each_key_may_only_open_the_remotes_its_peer_needs_from_its_peer():
+    repo_keys = [
+        line
+        for line in REPO.file("/home/pgbackrest/.ssh/authorized_keys").content_string.splitlines()
+        if line and not line.startswith("#")
+    ]
     assert len(repo_keys) == len(MEMBERS)
     for line in repo_keys:
         assert line.startswith("restrict,from=")
-        assert 'command="/usr/bin/pgbackrest ${SSH_ORIGINAL_COMMAND#* }"' in line
-    # The repository host's key, used for anything but pgbackrest, still only reaches pgbackrest.
+        assert (
+            'command="/usr/local/lib/groundwork-pgbackrest-gate --binary /usr/bin/pgbackrest --remote-type repo'
+            ' --commands archive-push,archive-get,check,info,restore --stanzas main"'
+        ) in line
+    # The repository host's key, used for anything but a pgBackRest remote, reaches nothing.
     tried = REPO.run("runuser -u pgbackrest -- ssh -o BatchMode=yes postgres@%s id", address(lab.PRIMARY))
     assert "uid=" not in tried.stdout
-    assert "invalid command 'id'" in tried.stdout + tried.stderr
+    assert "pgbackrest-gate: refused: only pgbackrest may run through this key" in tried.stdout + tried.stderr
 
 
 def test_scheduled_backups_are_timers_on_the_repository_host():
