@@ -41,6 +41,15 @@ PLAYBOOKS = {
               ansible.builtin.debug:
                 msg: still here
     """,
+    "echo.yml": """
+        - name: Shows a variable as it arrived
+          hosts: h1
+          gather_facts: false
+          tasks:
+            - name: Show it
+              ansible.builtin.debug:
+                msg: "got {{ given }}"
+    """,
     "slow.yml": """
         - name: Sleeps for a long time
           hosts: all
@@ -126,3 +135,8 @@ def files_containing(root: Path, needle: str) -> list[Path]:
             except OSError:
                 continue
     return found
+
+
+def ansible_processes(marker: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True, check=False).stdout
+    return [line for line in out.splitlines() if "ansible" in line and "pgrep" not in line]

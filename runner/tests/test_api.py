@@ -23,7 +23,7 @@ from groundwork_runner import (
     run_playbook,
     start_playbook,
 )
-from runner_harness import SECRET, VAULT_PASSWORD, files_containing
+from runner_harness import SECRET, VAULT_PASSWORD, ansible_processes, files_containing
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +37,6 @@ def own_tmpdir(tmp_path, monkeypatch) -> None:
 
 def leftover_run_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("groundwork-run-*")}
-
-
-def ansible_processes(marker: str) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True, check=False).stdout
-    return [line for line in out.splitlines() if "ansible" in line and "pgrep" not in line]
 
 
 def test_success_reports_every_host(workdir):
@@ -130,6 +125,57 @@ def test_secrets_never_reach_events_logs_or_disk(workdir, vault_file, caplog, ca
         assert files_containing(workdir, secret) == []
     assert result.artifact_dir is not None
     assert (result.artifact_dir / "stdout").is_file()
+
+
+def test_a_secret_in_envvars_is_in_no_file_left(workdir):
+    # ansible-runner writes the full environment into artifacts/<id>/command; an AWS key passed to an
+    # inventory plugin through envvars would stay there with the kept artifacts.
+    keep = workdir / "artifacts"
+    result = run_playbook(
+        workdir / "ok.yml",
+        workdir / "hosts.ini",
+        envvars={"AWS_SECRET_ACCESS_KEY": SECRET},
+        keep_artifacts=True,
+        artifacts_dir=keep,
+    )
+    assert result.ok, result
+    assert (result.artifact_dir / "command").is_file()
+    assert files_containing(keep, SECRET) == []
+    assert files_containing(workdir, SECRET) == []
+
+
+def test_extravars_are_data_unless_the_caller_opts_in(workdir, tmp_path):
+    # A string from an untrusted caller must not run Jinja (a lookup, a pipe) on the controller.
+    witness = tmp_path / "templated"
+    hostile = "{{ lookup('ansible.builtin.pipe', 'touch " + str(witness) + "') }}x"
+    events = []
+    result = run_playbook(
+        workdir / "echo.yml", workdir / "hosts.ini", extravars={"given": hostile}, on_event=events.append
+    )
+    assert result.ok, result
+    shown = [e.data["res"]["msg"] for e in events if e.name == "runner_on_ok" and e.task == "Show it"]
+    assert shown == ["got " + hostile]
+    assert not witness.exists()
+    trusted = run_playbook(
+        workdir / "echo.yml", workdir / "hosts.ini", extravars={"given": "{{ 1 + 1 }}"}, template_extravars=True,
+        on_event=events.append,
+    )  # fmt: skip
+    assert trusted.ok, trusted
+    assert [e.data["res"]["msg"] for e in events if e.name == "runner_on_ok" and e.task == "Show it"][-1] == "got 2"
+
+
+def test_rotation_never_removes_a_running_dir(workdir):
+    keep = workdir / "artifacts"
+    slow = start_playbook(workdir / "slow.yml", workdir / "one.ini", keep_artifacts=True, artifacts_dir=keep)
+    try:
+        time.sleep(1)
+        for _ in range(2):
+            run_playbook(workdir / "ok.yml", workdir / "one.ini", keep_artifacts=True, artifacts_dir=keep,
+                         rotate_artifacts=1)  # fmt: skip
+        assert slow.private_data_dir.is_dir(), "a newer run's rotation removed a run still going"
+    finally:
+        slow.cancel()
+        slow.wait()
 
 
 def test_private_key_reaches_ssh_agent_only(workdir):

@@ -6,12 +6,14 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from groundwork_runner.cli import playbook_name
-from runner_harness import SECRET
+from runner_harness import SECRET, ansible_processes
 
 
 def groundwork(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -96,6 +98,32 @@ def test_secret_extravar_is_not_echoed(workdir):
     done = groundwork("run", str(workdir / "ok.yml"), "-i", str(workdir / "hosts.ini"), "-e", f"db_password={SECRET}")
     assert done.returncode == 0
     assert SECRET not in done.stdout + done.stderr
+
+
+def test_sigterm_cancels_the_run_and_leaves_no_ansible_process(workdir):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "groundwork_runner.cli", "run", str(workdir / "slow.yml"),
+         "-i", str(workdir / "one.ini")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not ansible_processes(str(workdir / "slow.yml")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 4, out + err
+    assert "canceled" in out
+    time.sleep(1)
+    assert ansible_processes(str(workdir / "slow.yml")) == []
+
+
+@pytest.mark.parametrize("value", ["a='unterminated s3cr3t-Value", "{not: [json s3cr3t-Value"])
+def test_an_unparsable_extra_var_is_not_echoed(workdir, value):
+    done = groundwork("run", str(workdir / "ok.yml"), "-i", str(workdir / "hosts.ini"), "-e", "x=1", "-e", value)
+    assert done.returncode == 1
+    assert "-e value 2" in done.stderr
+    assert "s3cr3t-Value" not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(

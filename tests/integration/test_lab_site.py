@@ -12,7 +12,7 @@ import shutil
 import groundwork_runner
 import pytest
 from harness import ROOT, recap, run, tail, warnings_in
-from lab import FAR_SCHEDULES, LAB_HOSTS, PREFIX, address
+from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address
 
 
 def playbook(env, *args):
@@ -226,6 +226,52 @@ def test_a_cluster_name_that_would_reach_a_shell_is_refused_before_any_host_chan
         )
 
 
+BAD_INPUTS = {
+    "hba-without-users": (
+        {"postgresql_hba_entries": [{"databases": "app", "address": "10.0.0.0/8"}]},
+        "postgresql_hba_entries",
+    ),
+    "hba-trust-from-anywhere": (
+        {"postgresql_hba_entries": [{"users": "app", "address": "0.0.0.0/0", "method": "trust", "comment": "oops"}]},
+        "rule 1 (oops) lets app in without a password (method trust); rule 1 (oops) is open to every address",
+    ),
+    "hba-without-tls": (
+        {"postgresql_hba_entries": [{"contype": "host", "users": "app", "address": "10.0.0.0/8"}]},
+        "rule 1 accepts connections without TLS",
+    ),
+    "user-name-with-a-space": (
+        {"postgresql_users": [{"name": "app user", "password": "not-shown-anywhere-1"}]},
+        'name "app user": a name here must be',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_refused_by_name_before_any_host_changes(lab_env, case):
+    extra, message = BAD_INPUTS[case]
+    rc, out = playbook(lab_env, "groundwork.infra.postgresql", "-e", json.dumps(extra))
+    assert rc != 0
+    assert message in " ".join(out.split()), tail(out)
+    assert "not-shown-anywhere-1" not in out, "a password must never be printed"
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"hardening_firewall_admin_networks": ["192.0.2.0/24"]}, "which the new firewall would not let SSH in from"),
+        ({"hardening_ssh_allow_groups": ["wheel"]}, "this run logs in as labadmin (groups:"),
+    ],
+    ids=["controller-outside-admin-networks", "admin-not-in-allowgroups"],
+)
+def test_hardening_refuses_to_shut_this_run_out(lab_env, extra, message):
+    rc, out = playbook(lab_env, "groundwork.infra.hardening", "-e", json.dumps(extra))
+    assert rc != 0
+    assert message in " ".join(out.split()), tail(out)
+    assert "Nothing was changed on pg3" in out
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
         out = run(
@@ -268,6 +314,23 @@ def test_a_database_host_cannot_run_what_it_likes_on_the_repository(lab_env, com
         env=lab_env,
     )  # fmt: skip
     assert "status: ok" in info.stdout, info.stdout + info.stderr
+
+
+def test_the_backup_play_removes_keys_of_hosts_no_longer_in_the_inventory(lab_env):
+    # A key the repository host once accepted (a restore target since removed, a replaced host) must not
+    # outlive the host: the backup play writes the whole authorized_keys of pgBackRest's users.
+    stale = (
+        'restrict,command="/usr/bin/pgbackrest ${SSH_ORIGINAL_COMMAND#* }" ssh-ed25519 '
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBm1b0LdO8Fh8mRl0bF0tS9aH2bqv6y9sXk0b1cUu0Xz pgbackrest@gone1"
+    )
+    keys = "/home/pgbackrest/.ssh/authorized_keys"
+    appended = run(["podman", "exec", PREFIX + "backup1", "sh", "-c", f"echo '{stale}' >> {keys}"], env=lab_env)
+    assert appended.returncode == 0, appended.stderr
+    rc, out = playbook(lab_env, "groundwork.infra.backup", *PAUSED)
+    assert rc == 0, tail(out)
+    left = run(["podman", "exec", PREFIX + "backup1", "cat", keys], env=lab_env).stdout
+    assert "pgbackrest@gone1" not in left
+    assert sorted(re.findall(r"pgbackrest@(\w+)$", left, re.MULTILINE)) == ["pg1", "pg2", "pg3"]
 
 
 def pg_rule(host, lab_env):

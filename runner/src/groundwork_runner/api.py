@@ -2,7 +2,9 @@
 
 Secrets (vault password, extra vars, SSH private key) reach ansible-playbook through named
 pipes, never through files or the command line: ansible-runner writes its env/ inputs and
-the full command with inline extra vars to disk, so none of them carries a secret here.
+the full command with inline extra vars to disk, so none of them carries a secret here. The
+environment (envvars), which ansible-runner also writes there, is blanked as soon as the
+playbook has started. Extra vars are data, never templates, unless the caller opts in.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ _MISSING_PLAYBOOK = re.compile(r"the playbook: (\S+) could not be found")
 # ansible-runner checks for a cancel request (and a timeout) once per pexpect timeout.
 _CANCEL_POLL_SECONDS = 0.5
 DEFAULT_KEEP_ARTIFACTS = 10
+_BLANKED = "(not kept: groundwork_runner)"
 
 
 def _ansible_playbook() -> str:
@@ -82,15 +85,28 @@ def _resolve_inventories(inventory: PathLike | Sequence[PathLike]) -> list[str]:
     return resolved
 
 
-def _encode_extravars(extravars: Mapping[str, Any] | None) -> bytes | None:
+def _as_data(value: Any) -> str:
+    """YAML (flow style) in which every string is tagged !unsafe: Ansible never templates it."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_as_data(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_as_data(v) for v in value) + "]"
+    if isinstance(value, str):
+        return "!unsafe " + json.dumps(value)
+    return json.dumps(value)
+
+
+def _encode_extravars(extravars: Mapping[str, Any] | None, template: bool) -> bytes | None:
     if extravars is None:
         return None
     if not isinstance(extravars, Mapping) or not all(isinstance(k, str) for k in extravars):
         raise InvalidExtravarsError("extravars must be a mapping of variable names (str) to values")
     try:
-        return json.dumps(dict(extravars)).encode()
+        json.dumps(dict(extravars))  # only what JSON can carry
     except (TypeError, ValueError) as exc:
-        raise InvalidExtravarsError(f"extravars cannot be passed to Ansible: {exc}") from exc
+        # The message names the type that cannot be passed, never a value.
+        raise InvalidExtravarsError(f"extravars cannot be passed to Ansible: {type(exc).__name__}") from exc
+    return (json.dumps(dict(extravars)) if template else _as_data(dict(extravars))).encode()
 
 
 class RunHandle:
@@ -122,6 +138,7 @@ class RunHandle:
         self._started = time.monotonic()
 
         self.private_data_dir = workspace.create(artifacts_base if keep_artifacts else None)
+        self._running = workspace.hold(self.private_data_dir)  # no other run's rotation removes it
         self._run_id = self.private_data_dir.name
         runner_options = {
             **runner_options,
@@ -171,6 +188,25 @@ class RunHandle:
     def _handle_status(self, status: Mapping[str, Any], runner_config: object = None) -> None:
         # The 'starting' payload carries the full command and environment: never forwarded.
         log.debug("run %s: %s", self.private_data_dir.name, status.get("status"))
+        if status.get("status") != "starting":
+            self._blank_environment()
+
+    def _blank_environment(self) -> None:
+        """Blank the environment ansible-runner wrote into artifacts/<id>/command (envvars may hold keys)."""
+        for path in self.private_data_dir.glob("artifacts/*/command"):
+            try:
+                recorded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            env = recorded.get("env")
+            if not isinstance(env, dict) or all(value == _BLANKED for value in env.values()):
+                continue
+            recorded["env"] = dict.fromkeys(env, _BLANKED)
+            fresh = path.with_name(".command.tmp")
+            fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(recorded, out)
+            os.replace(fresh, path)
 
     def _handle_finished(self, runner: object) -> None:
         self._events.put(None)  # ends every events() iterator
@@ -209,6 +245,8 @@ class RunHandle:
     def _finish(self) -> RunResult:
         for pipe in self._pipes:
             pipe.close()
+        self._blank_environment()
+        self._running.close()
         if self._runner.status in ("canceled", "timeout"):
             reaper.kill_run_processes(self._run_id)
         message = self._early_failure_message() if not self._recorder.hosts else ""
@@ -266,15 +304,16 @@ def start_playbook(
     keep_artifacts: bool = False,
     artifacts_dir: PathLike | None = None,
     rotate_artifacts: int = DEFAULT_KEEP_ARTIFACTS,
+    template_extravars: bool = False,
 ) -> RunHandle:
     """Start a playbook run and return at once; see run_playbook for the parameters."""
     _ansible_playbook()
     resolved_playbook = _resolve_playbook(playbook)
     inventories = _resolve_inventories(inventory)
     secrets: dict[str, bytes] = {}
-    encoded = _encode_extravars(extravars)
+    encoded = _encode_extravars(extravars, template_extravars)
     if encoded is not None:
-        secrets["extravars.json"] = encoded
+        secrets["extravars.yml"] = encoded
     if vault_password is not None:
         secrets["vault-password"] = vault_password.encode()
     cmdline = [flag for flag, on in (("--check", check), ("--diff", diff)) if on]
@@ -326,12 +365,15 @@ def run_playbook(
     keep_artifacts: bool = False,
     artifacts_dir: PathLike | None = None,
     rotate_artifacts: int = DEFAULT_KEEP_ARTIFACTS,
+    template_extravars: bool = False,
 ) -> RunResult:
     """Run a playbook to the end and return its result.
 
     playbook: a path, or a collection playbook such as ``groundwork.infra.site``.
     inventory: one or more inventory sources (paths, or an inline ``host1,host2,`` list).
     extravars, vault_password, private_key: handed over through pipes, never written to disk.
+    template_extravars: let Ansible template the strings of extravars (Jinja runs on the
+        controller); off, they are data, as they must be when they come from an untrusted caller.
     timeout: seconds before the run is killed (status ``timeout``).
     on_event: called with each Event, from the run's thread; if it raises, the run is
         cancelled and this function raises EventCallbackError.
@@ -356,6 +398,7 @@ def run_playbook(
         keep_artifacts=keep_artifacts,
         artifacts_dir=artifacts_dir,
         rotate_artifacts=rotate_artifacts,
+        template_extravars=template_extravars,
     ).wait()
 
 
@@ -370,6 +413,7 @@ def check(
     private_key: str | None = None,
     envvars: Mapping[str, str] | None = None,
     timeout: int | None = None,
+    template_extravars: bool = False,
 ) -> CheckResult:
     """Run in check and diff mode and return the changes it predicts, per host."""
     handle = start_playbook(
@@ -384,6 +428,7 @@ def check(
         private_key=private_key,
         envvars=envvars,
         timeout=timeout,
+        template_extravars=template_extravars,
     )
     result = handle.wait()
     changes = {host: tuple(found) for host, found in sorted(handle.recorder.changes.items())}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-t", "--tags", type=lambda s: s.split(","))
     run.add_argument("--skip-tags", type=lambda s: s.split(","))
     run.add_argument("-e", "--extra-vars", action="append", default=[], metavar="K=V|@FILE|JSON")
+    run.add_argument(
+        "--template-extra-vars", action="store_true", help="let Ansible template -e values (they are data otherwise)"
+    )
     run.add_argument("-C", "--check", action="store_true")
     run.add_argument("-D", "--diff", action="store_true")
     run.add_argument("-f", "--forks", type=int)
@@ -92,12 +96,18 @@ def _run(args: argparse.Namespace) -> int:
         vault_password=_read_secret(args.vault_password_file),
         private_key=_read_secret(args.private_key),
         on_event=progress,
+        template_extravars=args.template_extra_vars,
     )
+    # SIGTERM (a supervisor, systemd, a CI runner's timeout) stops the run as Ctrl-C does: cancelled,
+    # its processes reaped, a result printed. Not ansible-runner's default of leaving them running.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: handle.cancel())
     try:
         result = handle.wait()
     except KeyboardInterrupt:
         handle.cancel()
         result = handle.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if progress is not None:
         progress.close()
     if args.json:
