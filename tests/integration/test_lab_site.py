@@ -257,6 +257,22 @@ def test_bad_input_is_refused_by_name_before_any_host_changes(lab_env, case):
 
 
 @pytest.mark.parametrize(
+    ("name", "extra", "message"),
+    [
+        ("pg_failover", "pg_failover_cluster=mian", "got mian. Nothing was changed."),
+        ("pg_rejoin", "pg_rejoin_host=pg9", "pg9 is not in postgresql_replica."),
+    ],
+    ids=["failover-cluster", "rejoin-host"],
+)
+def test_a_misspelled_name_fails_the_run_instead_of_doing_nothing(lab_env, name, extra, message):
+    # A typo must not give a green run that changed nothing: the operator would believe it done.
+    rc, out = playbook(lab_env, f"groundwork.infra.{name}", "-e", extra)
+    assert rc != 0
+    assert message in " ".join(out.split()), tail(out)
+    assert {host: c["changed"] for host, c in recap(out).items() if c["changed"]} == {}
+
+
+@pytest.mark.parametrize(
     ("extra", "message"),
     [
         ({"hardening_firewall_admin_networks": ["192.0.2.0/24"]}, "which the new firewall would not let SSH in from"),
