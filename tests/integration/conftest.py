@@ -1,26 +1,27 @@
 """The suite's lab, brought up once and converged once for every module that uses it.
 
-tests/conftest.py gives the lab's modules (test_lab_*.py) to one worker, site first, then the
-cluster's checks, then the drills, which change the cluster.
+tests/conftest.py gives the lab's modules (test_lab_site.py, test_lab_cluster.py, test_lab_drills.py)
+to one worker, site first, then the cluster's checks, then the drills, which change the cluster.
+test_lab_refusals.py has a lab of its own, which nothing converges, and may run on the other worker.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from harness import ROOT, run, tail
-from lab import INVENTORY, PAUSED, environment
+from lab import EMPTY_PREFIX, INVENTORY, PAUSED, PREFIX, environment
 
 
-@pytest.fixture(scope="session")
-def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The environment that reaches the suite's lab (brought up new, removed at the end).
+def brought_up(prefix: str, facts: Path) -> Iterator[dict[str, str]]:
+    """A lab brought up new under `prefix`, and removed at the end: the environment that reaches it.
 
     GROUNDWORK_KEEP_LAB=1 keeps it, and reuses a kept one, for working on one drill at a time.
     """
-    env = environment(tmp_path_factory.mktemp("facts"))
+    env = environment(facts, prefix)
     keep = os.environ.get("GROUNDWORK_KEEP_LAB") == "1"
     if not keep:
         run([str(ROOT / "scripts" / "lab"), "down"], env=env)
@@ -29,6 +30,18 @@ def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     yield env
     if not keep:
         run([str(ROOT / "scripts" / "lab"), "down"], env=env)
+
+
+@pytest.fixture(scope="session")
+def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment that reaches the suite's lab, which site.yml converges and the drills change."""
+    yield from brought_up(PREFIX, tmp_path_factory.mktemp("facts"))
+
+
+@pytest.fixture(scope="session")
+def empty_lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment that reaches the empty lab (hosts up, nothing applied), for runs that must be refused."""
+    yield from brought_up(EMPTY_PREFIX, tmp_path_factory.mktemp("empty-facts"))
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,10 @@ import yaml
 from harness import ROOT, project_env, run
 
 PREFIX = "gwtest-"
+# A second lab, never converged, for the runs that must be refused before any host changes: on hosts
+# with nothing installed, any change a guard let through shows in the recap. Its checks run beside
+# the converged lab's chain (another pytest-xdist worker) rather than at its head.
+EMPTY_PREFIX = "gwempty-"
 INVENTORY = ROOT / "inventories" / "lab"
 LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1", "restore1"}
 MEMBERS = ("pg1", "pg2", "pg3")
@@ -38,9 +42,21 @@ APP_PASSWORD = yaml.safe_load((INVENTORY / "group_vars" / "postgresql.yml").read
 ]
 
 
-def environment(facts: Path) -> dict[str, str]:
-    """What reaches the suite's lab, with a fact cache of its own."""
-    return project_env(GROUNDWORK_LAB_PREFIX=PREFIX, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts))
+def environment(facts: Path, prefix: str = PREFIX) -> dict[str, str]:
+    """What reaches one of the suite's labs, with a fact cache of its own."""
+    return project_env(GROUNDWORK_LAB_PREFIX=prefix, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts))
+
+
+def playbook(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """A playbook on the lab's inventory (the lab `env` reaches): exit code and output."""
+    result = run(["ansible-playbook", "-i", str(INVENTORY), *args], env=env, timeout=1800)
+    return result.returncode, result.stdout + result.stderr
+
+
+def playbook_with_extra_inventory(env: dict[str, str], tmp_path: Path, extra: dict, name: str) -> tuple[int, str]:
+    """A playbook on the lab's inventory plus one small file: exit code and output."""
+    (tmp_path / "extra.yml").write_text(json.dumps(extra))
+    return playbook(env, name, "-i", str(tmp_path / "extra.yml"))
 
 
 class LabInventory:
