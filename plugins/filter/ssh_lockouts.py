@@ -13,10 +13,12 @@ description:
     and the rules about to be installed, and returns one sentence per way the login would be refused
     once they are. The hardening role fails on them before any change.
   - A login that is not an SSH session (no C($SSH_CONNECTION), such as a container's own connection)
-    cannot be shut out by either: the result is empty.
+    cannot be shut out by either, and the result is empty.
 options:
   _input:
-    description: The three lines, as C(printf '%s\n' "$SSH_CONNECTION" "$(id -un)" "$(id -Gn)") prints them.
+    description:
+      - The three lines, as C(printf '%s\n' "$SSH_CONNECTION" "$(id -un)" "$(id -Gn "$(id -un)")") prints them.
+      - The groups are the group database's, which sshd reads at a login, not the current session's.
     type: str
     required: true
   ssh_sources:

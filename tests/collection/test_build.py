@@ -88,6 +88,31 @@ def test_installed_plugins_render_their_documentation(installed, kind, name, tex
     assert text in doc.stdout
 
 
+# Every plugin the collection ships, by the directory it lives in: a new one is checked without being
+# listed (a filter's unparsable DOCUMENTATION once went unnoticed because no row above named it).
+PLUGIN_KINDS = {
+    "modules": "module",
+    "filter": "filter",
+    "test": "test",
+    "inventory": "inventory",
+    "connection": "connection",
+}
+
+
+@pytest.mark.parametrize("directory", sorted(PLUGIN_KINDS))
+def test_every_installed_plugin_renders_its_documentation(installed, directory):
+    _, _, env = installed
+    names = sorted(path.stem for path in (ROOT / "plugins" / directory).glob("*.py") if path.stem != "__init__")
+    assert names, f"no plugin in plugins/{directory}"
+    kind = PLUGIN_KINDS[directory]
+    doc = run(["ansible-doc", "-t", kind, *(f"groundwork.infra.{name}" for name in names)], env=env)
+    assert doc.returncode == 0, tail(doc.stderr)
+    assert "[ERROR]" not in doc.stderr, tail(doc.stderr)
+    assert "[WARNING]" not in doc.stderr, tail(doc.stderr)
+    for name in names:
+        assert f"groundwork.infra.{name}" in doc.stdout, f"{kind} {name} rendered no documentation"
+
+
 def test_the_postgresql_role_documents_each_cluster_procedure_as_an_entry_point(installed):
     _, _, env = installed
     doc = run(["ansible-doc", "-t", "role", "groundwork.infra.postgresql"], env=env)
