@@ -136,23 +136,29 @@ def heal(host: str) -> None:
 
 
 def outlive_postgresql_in_its_unit(host: str) -> None:
-    """Put a process in PostgreSQL's unit that outlives the postmaster; systemd's SIGTERM ends it.
+    """Put a process in PostgreSQL's unit that outlives the postmaster by 3 s, deaf to systemd's SIGTERM.
 
     systemd did not start it, so on cgroups v1 in a container nothing tells systemd when it exits:
     the unit stays "deactivating" with no process left, as a CI run saw (a stop job waiting out
     Debian's hour). podman exec's processes are children of conmon, outside the container. It is one
     process with no children: a child orphaned by its death would be reaped by systemd (PID 1), and
     that reaping makes systemd look at the unit again, which hid the fault on one CI run.
+    It leaves on its own, 3 s after the postmaster's pid file is gone: while the postmaster and the
+    stop command exit (each exit makes systemd look at the unit) it is still there, so systemd
+    waits; it is gone before postgresql_stop's release_wait (5 s) ends, so only systemd's not
+    noticing keeps the unit stopping. Ended at once by the SIGTERM, it raced those exits, and a CI
+    run saw systemd notice.
     """
     unit = "postgresql@15-main"
     cgroup = on(host, "systemctl", "show", "--property=ControlGroup", "--value", unit).strip()
     procs = f"/sys/fs/cgroup/systemd{cgroup}/cgroup.procs"
     outliver = (
-        "import os, time\n"
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         f"open({procs!r}, 'w').write(str(os.getpid()))\n"
         "while os.path.exists('/var/lib/postgresql/15/main/postmaster.pid'):\n"
         "    time.sleep(0.2)\n"
-        "time.sleep(30)  # outlive_postgresql\n"
+        "time.sleep(3)  # outlive_postgresql\n"
     )
     subprocess.run(
         ["podman", "exec", "-d", PREFIX + host, "python3", "-c", outliver],

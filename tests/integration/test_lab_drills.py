@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from harness import Figures, project_env, recap, run, said, tail
+from harness import Figures, project_env, recap, run, said, tail, warnings_in
 from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
 pytestmark = pytest.mark.in_sequence
@@ -110,6 +110,7 @@ def test_switchover_under_writes_loses_no_committed_transaction(inventory: LabIn
     time.sleep(3)
     writer.stop()
     assert rc == 0, tail(out)
+    assert warnings_in(out) == []
     assert "move pg2 into postgresql_primary and pg1 into postgresql_replica" in said(out)
     assert "systemd had not seen PostgreSQL on pg1 stop" in said(out), tail(out)
     present = rows_on(conninfo)
