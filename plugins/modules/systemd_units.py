@@ -56,7 +56,7 @@ EXAMPLES = r"""
       - name: ssh
         state: started
         enabled: true
-      - name: dailyaidecheck.timer
+      - name: groundwork-aide-check.timer
         state: started
         enabled: true
       - name: telnet.socket

@@ -43,8 +43,16 @@ APP_PASSWORD = yaml.safe_load((INVENTORY / "group_vars" / "postgresql.yml").read
 
 
 def environment(facts: Path, prefix: str = PREFIX) -> dict[str, str]:
-    """What reaches one of the suite's labs, with a fact cache of its own."""
-    return project_env(GROUNDWORK_LAB_PREFIX=prefix, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts))
+    """What reaches one of the suite's labs, with a fact cache of its own.
+
+    The converged lab's modules run one after another on one worker and take longest of all: its
+    hosts get four times a Molecule instance's CPU weight (scripts/lab), so the other worker's
+    scenarios use what the lab leaves rather than stretching the run's critical path.
+    """
+    shares = "4096" if prefix == PREFIX else "1024"
+    return project_env(
+        GROUNDWORK_LAB_PREFIX=prefix, GROUNDWORK_LAB_CPU_SHARES=shares, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts)
+    )
 
 
 def playbook(env: dict[str, str], *args: str) -> tuple[int, str]:

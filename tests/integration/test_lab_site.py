@@ -8,6 +8,7 @@ import ipaddress
 import json
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import groundwork_runner
 import pytest
@@ -114,6 +115,25 @@ def test_no_unit_failed_on_the_converged_lab(lab_env):
         failed = run(["podman", "exec", PREFIX + host, "systemctl", "--failed", "--no-legend", "--plain"], env=lab_env)
         assert failed.returncode == 0, (host, failed.stderr)
         assert failed.stdout.strip() == "", (host, failed.stdout)
+
+
+AIDE_CHECK = "groundwork-aide-check.service"
+
+
+def test_aide_finds_nothing_changed_on_the_converged_lab(lab_env):
+    # Every kind of host, after site.yml, its check-mode run and the backups of the hours above: what
+    # the roles and their daemons change by design is outside AIDE's rules, so its daily check passes.
+    # One run per host, side by side (each reads the whole disk).
+    def check(host: str) -> str:
+        on_host = ["podman", "exec", PREFIX + host]
+        if run([*on_host, "systemctl", "start", AIDE_CHECK], env=lab_env, timeout=600).returncode == 0:
+            return ""
+        journal = run([*on_host, "journalctl", "-u", AIDE_CHECK, "-o", "cat", "-n", "60"], env=lab_env)
+        return f"{host}: AIDE's daily check found changes\n{journal.stdout}"
+
+    with ThreadPoolExecutor(max_workers=len(LAB_HOSTS)) as pool:
+        findings = [report for report in pool.map(check, sorted(LAB_HOSTS)) if report]
+    assert findings == [], "\n".join(findings)
 
 
 def test_an_unknown_timezone_is_refused_before_the_host_changes(lab_env):
