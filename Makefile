@@ -11,7 +11,9 @@ help:
 setup:
 	@scripts/setup.sh
 
-lab: setup
+# Only the lab's base image (Debian 12 unless GROUNDWORK_LAB_DEBIAN says otherwise); make test builds the rest.
+lab:
+	@GROUNDWORK_SETUP_IMAGES=$${GROUNDWORK_LAB_DEBIAN:-12} scripts/setup.sh
 	@scripts/lab up
 	@set -o pipefail; source scripts/env.sh && ansible-playbook -i inventories/lab groundwork.infra.site | tee .cache/site.log
 	@printf '\n== lab\n'; scripts/lab status
