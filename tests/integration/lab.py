@@ -49,10 +49,8 @@ def environment(facts: Path, prefix: str = PREFIX) -> dict[str, str]:
     hosts get four times a Molecule instance's CPU weight (scripts/lab), so the other worker's
     scenarios use what the lab leaves rather than stretching the run's critical path.
     """
-    shares = "4096" if prefix == PREFIX else "1024"
-    return project_env(
-        GROUNDWORK_LAB_PREFIX=prefix, GROUNDWORK_LAB_CPU_SHARES=shares, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts)
-    )
+    weight = {"GROUNDWORK_LAB_CPU_SHARES": "4096"} if prefix == PREFIX else {}
+    return project_env(GROUNDWORK_LAB_PREFIX=prefix, ANSIBLE_CACHE_PLUGIN_CONNECTION=str(facts), **weight)
 
 
 def playbook(env: dict[str, str], *args: str) -> tuple[int, str]:
