@@ -12,8 +12,11 @@ description:
   - For files of one setting per line, a keyword then its value (C(/etc/login.defs) and the like),
     that belong to a package rather than to us, so are edited rather than templated.
   - The last line that sets a keyword or comments it out (C(#KEYWORD ...)) is replaced, as
-    M(ansible.builtin.lineinfile) with O(ansible.builtin.lineinfile#module:regexp=^#?\s*KEYWORD\s) does;
-    a keyword with no such line is added at the end. The rest of the file is kept as it is.
+    M(ansible.builtin.lineinfile) with O(ansible.builtin.lineinfile#module:regexp=^#?\s*KEYWORD\s) does
+    (C(^#?\s*KEYWORD\s*=) with O(separator==)); a keyword with no such line is added at the end. The rest
+    of the file is kept as it is.
+  - P(groundwork.infra.config_keywords_changes#filter) tells from the file's text, read with other
+    things in one command, whether this module has anything to do.
   - One call for every setting, where M(ansible.builtin.lineinfile) in a loop costs a module run per
     setting and host.
   - In check mode nothing is written; the result says what would change.
@@ -35,7 +38,7 @@ options:
     required: true
     version_added: 0.1.0
   separator:
-    description: What goes between a keyword and its value in the lines written.
+    description: What goes between a keyword and its value in the lines written (V(=) for shell-style files).
     type: str
     default: "\t"
     version_added: 0.1.0
@@ -60,34 +63,10 @@ changed_keywords:
 """
 
 import os
-import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def line_index(lines: list[str], keyword: str) -> int | None:
-    """The line that holds the keyword: the last one that sets it or comments it out."""
-    pattern = re.compile(rf"^#?\s*{re.escape(keyword)}\s")
-    found = [number for number, line in enumerate(lines) if pattern.match(line)]
-    return found[-1] if found else None
-
-
-def with_settings(text: str, settings: dict[str, str], separator: str) -> tuple[str, list[str]]:
-    """The file's text with each keyword set, and the keywords that changed."""
-    lines = text.splitlines()
-    changed = []
-    for keyword, value in settings.items():
-        wanted = f"{keyword}{separator}{value}"
-        number = line_index(lines, keyword)
-        if number is None:
-            lines.append(wanted)
-        elif lines[number] == wanted:
-            continue
-        else:
-            lines[number] = wanted
-        changed.append(keyword)
-    return "\n".join(lines) + "\n", changed
+from ansible_collections.groundwork.infra.plugins.module_utils.keywords import with_settings
 
 
 def main() -> None:

@@ -72,37 +72,8 @@ package_lists:
   sample: true
 """
 
-import glob
-import re
-
 from ansible.module_utils.basic import AnsibleModule
-
-PLAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$")
-# Compressed or not, per source and architecture: any one means `apt update` has run here.
-PACKAGE_LISTS = "/var/lib/apt/lists/*_Packages*"
-
-
-def statuses(output: str) -> dict[str, str]:
-    """Package name to dpkg's status abbreviation ("ii ", "rc ", "un ") from dpkg-query's lines."""
-    found: dict[str, str] = {}
-    for line in output.splitlines():
-        name, _, abbrev = line.partition("\t")
-        # A multi-arch package has a line per architecture: installed for one is installed.
-        if name and found.get(name, "")[1:2] != "i":
-            found[name] = abbrev
-    return found
-
-
-def classify(names: list[str], found: dict[str, str]) -> dict[str, list[str]]:
-    installed, missing, not_purged = [], [], []
-    for name in names:
-        # Status-Abbrev: wanted, state, error flag; state "i" is installed, "n" not installed.
-        abbrev = found.get(name.split(":")[0], "") if PLAIN_NAME.match(name) else ""
-        state, error = abbrev[1:2], abbrev[2:3].strip()
-        (installed if state == "i" and not error else missing).append(name)
-        if state not in ("", "n"):
-            not_purged.append(name)
-    return {"installed": installed, "missing": missing, "not_purged": not_purged}
+from ansible_collections.groundwork.infra.plugins.module_utils.deb import read_packages
 
 
 def main() -> None:
@@ -110,18 +81,7 @@ def main() -> None:
         argument_spec={"names": {"type": "list", "elements": "str", "required": True}},
         supports_check_mode=True,
     )
-    names = module.params["names"]
-    plain = sorted({name.split(":")[0] for name in names if PLAIN_NAME.match(name)})
-    found: dict[str, str] = {}
-    if plain:
-        # Exit 1 when some name is unknown to dpkg: that is an answer, not a failure.
-        rc, out, err = module.run_command(
-            ["dpkg-query", "--show", "--showformat=${Package}\t${db:Status-Abbrev}\n", "--", *plain]
-        )
-        if rc not in (0, 1):
-            module.fail_json(msg=f"dpkg-query failed (rc {rc}): {err.strip()}", rc=rc)
-        found = statuses(out)
-    module.exit_json(changed=False, package_lists=bool(glob.glob(PACKAGE_LISTS)), **classify(names, found))
+    module.exit_json(changed=False, **read_packages(module, module.params["names"]))
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: file_modes
-short_description: Set the owner, group and mode of many paths in one call, creating directories asked for
+short_description: Set the owner, group and mode of many paths in one call, creating directories and links asked for
 version_added: 0.1.0
 description:
   - Gives each listed path that exists the owner, group and mode asked for; a path the host does
-    not have is left alone (not created), unless its entry has O(paths[].state=directory).
+    not have is left alone (not created), unless its entry has O(paths[].state=directory) or
+    O(paths[].state=link).
   - One call for the whole list. M(ansible.builtin.file) in a loop costs a module run per path and
     host, and needs a M(ansible.builtin.stat) loop first to skip the paths a host does not have.
   - A path may be a shell-style pattern (C(/home/*/)), expanded on the host; a pattern ending in
@@ -52,9 +53,16 @@ options:
           - V(existing) sets what the path has if the host has it.
           - V(directory) creates the directory first if it is missing (its missing parents too, as
             C(mkdir -p) does), so that a role's drop-in directories cost one call together. Not for patterns.
+          - V(link) makes the path a symbolic link to O(paths[].src), replacing a file or another link there
+            atomically (never a directory); refused, with nothing changed, when O(paths[].src) does not
+            exist. Owner, group and mode do not apply.
         type: str
-        choices: [existing, directory]
+        choices: [existing, directory, link]
         default: existing
+        version_added: 0.1.0
+      src:
+        description: What a V(link) points at. Required with O(paths[].state=link).
+        type: str
         version_added: 0.1.0
 """
 
@@ -71,6 +79,7 @@ EXAMPLES = r"""
     paths:
       - {path: /etc/security/pwquality.conf.d, state: directory, owner: root, group: root, mode: "0755"}
       - {path: /etc/systemd/coredump.conf.d, state: directory, owner: root, group: root, mode: "0755"}
+      - {path: /etc/localtime, state: link, src: /usr/share/zoneinfo/Europe/Berlin}
 """
 
 RETURN = r"""
@@ -84,10 +93,12 @@ changes:
       description: The path.
       type: str
     before:
-      description: Owner, group and mode it had (empty for a directory created).
+      description:
+        - Owner, group and mode it had (empty for a directory created).
+        - For a link, its C(target) (empty when a plain file was there; the entry is empty when nothing was).
       type: dict
     after:
-      description: Owner, group and mode it has now.
+      description: Owner, group and mode it has now; for a link, its C(target).
       type: dict
   sample:
     - path: /etc/crontab
@@ -139,6 +150,37 @@ def described(st: os.stat_result) -> dict[str, str]:
     }
 
 
+def refuse_bad_links(entries: list[dict], module: AnsibleModule) -> None:
+    """Before anything changes: every link has a target that exists and replaces no directory."""
+    for entry in entries:
+        if not entry["src"]:
+            module.fail_json(msg=f"{entry['path']}: state=link needs src")
+        if not os.path.exists(entry["src"]):
+            module.fail_json(msg=f"{entry['path']}: {entry['src']} does not exist, so no link to it was made")
+        if os.path.isdir(entry["path"]) and not os.path.islink(entry["path"]):
+            module.fail_json(msg=f"{entry['path']} is a directory; it is not replaced by a link")
+
+
+def linked(path: str, src: str, check_mode: bool) -> dict | None:
+    """Make path a link to src (a new link renamed over it, so that it never goes missing); None if it is one."""
+    target = os.readlink(path) if os.path.islink(path) else ""
+    if target == src:
+        return None
+    existed = os.path.lexists(path)
+    if not check_mode:
+        staged = f"{path}.{os.getpid()}.link"
+        os.symlink(src, staged)
+        os.replace(staged, path)
+    # A plain file there had no target: its "before" says so with an empty one.
+    return {"path": path, "before": {"target": target} if existed else {}, "after": {"target": src}}
+
+
+def diff_line(path: str, state: dict[str, str]) -> str:
+    if "target" in state:
+        return f"{path} -> {state['target']}\n"
+    return f"{path} {state['owner']}:{state['group']} {state['mode']}\n"
+
+
 def created_directory(entry: dict, uid: int, gid: int, mode: int, module: AnsibleModule) -> dict:
     """Create a missing directory (unless in check mode) with what its entry asks for."""
     path = entry["path"]
@@ -167,14 +209,20 @@ def main() -> None:
                     "owner": {"type": "str"},
                     "group": {"type": "str"},
                     "mode": {"type": "str"},
-                    "state": {"type": "str", "choices": ["existing", "directory"], "default": "existing"},
+                    "state": {"type": "str", "choices": ["existing", "directory", "link"], "default": "existing"},
+                    "src": {"type": "str"},
                 },
             }
         },
         supports_check_mode=True,
     )
     changes = []
+    refuse_bad_links([entry for entry in module.params["paths"] if entry["state"] == "link"], module)
     for entry in module.params["paths"]:
+        if entry["state"] == "link":
+            change = linked(entry["path"], entry["src"], module.check_mode)
+            changes.extend([change] if change else [])
+            continue
         uid, gid, mode = ownership(entry, module)
         if entry["state"] == "directory":
             if glob.has_magic(entry["path"]):
@@ -203,10 +251,9 @@ def main() -> None:
                 "mode": f"{mode:04o}" if mode != -1 else before["mode"],
             }
             changes.append({"path": path, "before": before, "after": after})
-    lines = "{path} {owner}:{group} {mode}\n".format
     diff = {
-        "before": "".join(lines(path=c["path"], **c["before"]) for c in changes if c["before"]),
-        "after": "".join(lines(path=c["path"], **c["after"]) for c in changes),
+        "before": "".join(diff_line(c["path"], c["before"]) for c in changes if c["before"]),
+        "after": "".join(diff_line(c["path"], c["after"]) for c in changes),
     }
     module.exit_json(changed=bool(changes), changes=changes, diff=diff)
 

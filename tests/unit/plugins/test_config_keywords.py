@@ -1,7 +1,8 @@
 """config_keywords on the shapes a package's KEYWORD-value file takes (Debian's login.defs among them)."""
 
 import pytest
-from ansible_collections.groundwork.infra.plugins.modules.config_keywords import with_settings
+from ansible_collections.groundwork.infra.plugins.filter.config_keywords_changes import config_keywords_changes
+from ansible_collections.groundwork.infra.plugins.module_utils.keywords import with_settings
 
 LOGIN_DEFS = """\
 # HOME_MODE is used by useradd(8) and newusers(8) to set the mode for new
@@ -55,3 +56,39 @@ def test_settings_edit_only_their_own_lines(settings, expected, changed):
 def test_the_last_active_line_wins_as_with_lineinfile():
     text = "UMASK 022\nUMASK 077\n"
     assert with_settings(text, {"UMASK": "027"}, " ") == ("UMASK 022\nUMASK 027\n", ["UMASK"])
+
+
+SYSSTAT = '# Valid values are "true" and "false".\nENABLED="false"\n'
+CHKROOTKIT = 'RUN_DAILY="true"\nRUN_DAILY_OPTS=""\nDIFF_MODE="false"\n#MAILTO="root"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "settings", "expected", "changed"),
+    [
+        pytest.param(
+            SYSSTAT,
+            {"ENABLED": '"true"'},
+            SYSSTAT.replace('"false"\n', '"true"\n'),
+            ["ENABLED"],
+            id="shell-style value",
+        ),
+        pytest.param(
+            CHKROOTKIT,
+            {"MAILTO": '""'},
+            CHKROOTKIT.replace('#MAILTO="root"', 'MAILTO=""'),
+            ["MAILTO"],
+            id="the commented-out assignment is the one set",
+        ),
+        pytest.param(
+            CHKROOTKIT,
+            {"RUN_DAILY": '"true"'},
+            CHKROOTKIT,
+            [],
+            id="RUN_DAILY_OPTS is not taken for RUN_DAILY",
+        ),
+        pytest.param('ENABLED = "true"\n', {"ENABLED": '"true"'}, 'ENABLED="true"\n', ["ENABLED"], id="spaces"),
+    ],
+)
+def test_shell_style_assignments_with_an_equals_separator(text, settings, expected, changed):
+    assert with_settings(text, settings, "=") == (expected, changed)
+    assert config_keywords_changes(text, settings, "=") == changed

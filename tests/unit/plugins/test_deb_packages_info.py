@@ -1,7 +1,7 @@
 """groundwork.infra.deb_packages_info as a table: dpkg-query's lines in, what apt has to do out."""
 
 import pytest
-from ansible_collections.groundwork.infra.plugins.modules.deb_packages_info import classify, statuses
+from ansible_collections.groundwork.infra.plugins.module_utils.deb import classify, statuses
 
 DPKG = "sudo\tii \nchrony\trc \ntelnet\tun \nbroken\tiU \nlibc6\tii \nlibc6\tun \nheld\thi \nhalf\tiHR\n"
 

@@ -1,7 +1,7 @@
 """systemd_units: from what `systemctl show` says to the fewest systemctl commands, in a safe order."""
 
 import pytest
-from ansible_collections.groundwork.infra.plugins.modules.systemd_units import missing_units, parse_show, plan
+from ansible_collections.groundwork.infra.plugins.module_utils.systemd import missing_units, parse_show, plan
 
 RUNNING_ENABLED = {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}
 STOPPED_DISABLED = {"LoadState": "loaded", "ActiveState": "inactive", "UnitFileState": "disabled"}
