@@ -166,6 +166,20 @@ def test_drift_on_a_converged_host_is_repaired_although_the_reads_leave_work_out
     assert warnings_in(out) == []
 
 
+def test_backups_are_refused_with_the_reason_when_a_member_does_not_answer(lab_env):
+    # pgBackRest's configuration is built from what each member's server says (its data directory,
+    # port, socket): a member whose server is down stops the play with psql's own words.
+    unit = "postgresql@15-main"
+    assert run(["podman", "exec", PREFIX + "pg3", "systemctl", "stop", unit], env=lab_env).returncode == 0
+    try:
+        rc, out = playbook(lab_env, "groundwork.infra.backup", *PAUSED)
+    finally:
+        assert run(["podman", "exec", PREFIX + "pg3", "systemctl", "start", unit], env=lab_env).returncode == 0
+    assert rc != 0
+    assert "PostgreSQL does not answer on port 5432 of pg3 (psql: error: connection to server" in out, tail(out)
+    assert recap(out)["pg3"]["changed"] == 0, tail(out)
+
+
 def test_no_unit_failed_on_the_converged_lab(lab_env):
     # So that "degraded" means something: auditd, which the hardening role enables, is kept from
     # starting in a container (it may not configure the host kernel's audit there).
