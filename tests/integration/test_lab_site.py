@@ -123,7 +123,7 @@ DRIFT = {
     ],
     "pg3": [
         "chmod 0640 /etc/postgresql/15/main/tls/server.key",
-        "sed -i '/ssh-rsa/d' /var/lib/postgresql/.ssh/known_hosts",
+        "sed -i '/ssh-ed25519/d' /var/lib/postgresql/.ssh/known_hosts",
     ],
     # Disabled, not stopped: the lab is reached over SSH.
     "backup1": ["systemctl disable --now pgbackrest-main-full.timer", "systemctl disable ssh"],
@@ -141,7 +141,7 @@ REPAIRED = {
     ],
     "pg3": [
         'test "$(stat -c %a /etc/postgresql/15/main/tls/server.key)" = 600',
-        "grep -q ssh-rsa /var/lib/postgresql/.ssh/known_hosts",
+        "grep -q ssh-ed25519 /var/lib/postgresql/.ssh/known_hosts",
     ],
     "backup1": ["systemctl is-active pgbackrest-main-full.timer", "systemctl is-enabled ssh"],
 }
