@@ -8,6 +8,8 @@ pure functions of `systemctl show` output, so that they are unit-tested on recor
 
 from __future__ import annotations
 
+from ansible.module_utils.basic import AnsibleModule
+
 PROPERTIES = ("Id", "LoadState", "ActiveState", "UnitFileState")
 RUNNING = {"active", "activating", "reloading"}
 # What `systemctl is-enabled` answers with exit code 0: the unit starts at boot or cannot be enabled.
@@ -65,3 +67,15 @@ def missing_units(wanted_units: list[dict], current: list[dict[str, str]]) -> li
         for wanted, state in zip(wanted_units, current, strict=True)
         if state.get("LoadState") == "not-found" and (wanted.get("state") == "started" or wanted.get("enabled"))
     ]
+
+
+def read_units(module: AnsibleModule, systemctl: str, units: list[dict]) -> tuple[list[str], list[dict[str, str]]]:
+    """The units' full names and what one `systemctl show` says of each, in the order given."""
+    names = [unit_name(unit["name"]) for unit in units]
+    rc, out, err = module.run_command([systemctl, "show", f"--property={','.join(PROPERTIES)}", "--", *names])
+    if rc != 0:
+        module.fail_json(msg=f"systemctl show failed: {err.strip()}", rc=rc)
+    current = parse_show(out)
+    if len(current) != len(names):
+        module.fail_json(msg=f"systemctl show answered for {len(current)} of {len(names)} units", stdout=out)
+    return names, current

@@ -123,13 +123,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.groundwork.infra.plugins.module_utils.deb import read_packages
-from ansible_collections.groundwork.infra.plugins.module_utils.systemd import (
-    PROPERTIES,
-    missing_units,
-    parse_show,
-    plan,
-    unit_name,
-)
+from ansible_collections.groundwork.infra.plugins.module_utils.systemd import missing_units, plan, read_units
 
 
 def locale_key(name: str) -> str:
@@ -167,13 +161,7 @@ def main() -> None:
     result = {"packages": read_packages(module, module.params["packages"]), "units_commands": [], "units_unknown": []}
 
     if units:
-        names = [unit_name(unit["name"]) for unit in units]
-        rc, out, err = module.run_command(["systemctl", "show", f"--property={','.join(PROPERTIES)}", "--", *names])
-        if rc != 0:
-            module.fail_json(msg=f"systemctl show failed: {err.strip()}", rc=rc)
-        current = parse_show(out)
-        if len(current) != len(names):
-            module.fail_json(msg=f"systemctl show answered for {len(current)} of {len(names)} units", stdout=out)
+        _names, current = read_units(module, module.get_bin_path("systemctl", required=True), units)
         result.update(units_commands=plan(units, current), units_unknown=missing_units(units, current))
 
     result["locales_missing"] = []

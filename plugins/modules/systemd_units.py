@@ -82,9 +82,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.groundwork.infra.plugins.module_utils.systemd import (
     PROPERTIES,
     missing_units,
-    parse_show,
     plan,
-    unit_name,
+    read_units,
 )
 
 
@@ -114,13 +113,7 @@ def main() -> None:
     if not units:
         module.exit_json(changed=False, commands=[], units={})  # `systemctl show` of nothing shows systemd itself
 
-    names = [unit_name(unit["name"]) for unit in units]
-    rc, out, err = module.run_command([systemctl, "show", f"--property={','.join(PROPERTIES)}", "--", *names])
-    if rc != 0:
-        module.fail_json(msg=f"systemctl show failed: {err.strip()}", rc=rc)
-    current = parse_show(out)
-    if len(current) != len(names):
-        module.fail_json(msg=f"systemctl show answered for {len(current)} of {len(names)} units", stdout=out)
+    names, current = read_units(module, systemctl, units)
     states = {
         name: {key: state.get(key, "") for key in PROPERTIES[1:]} for name, state in zip(names, current, strict=True)
     }
@@ -131,7 +124,7 @@ def main() -> None:
 
     commands = plan(units, current)
     for command in commands if not module.check_mode else []:
-        rc, out, err = module.run_command([systemctl, *command[1:]])
+        rc, _out, err = module.run_command([systemctl, *command[1:]])
         if rc != 0:
             module.fail_json(msg=f"{' '.join(command)} failed: {err.strip()}", rc=rc, units=states, commands=commands)
     module.exit_json(changed=bool(commands), commands=commands, units=states)
