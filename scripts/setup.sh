@@ -88,6 +88,33 @@ fetch_moto_wheels() {
   echo "$want" >"$stamp"
 }
 
+# promtool and amtool, which check the monitoring role's rules (promtool test rules) and configs on
+# this machine, from the same Debian packages the role installs on monitoring hosts: only the two
+# binaries are taken out of them, no daemon is installed here.
+install_prometheus_tools() {
+  local tools=.cache/tools/bin stamp=.cache/tools/.groundwork-prometheus want
+  want=$(apt-cache policy prometheus prometheus-alertmanager | awk '/Candidate/ {print $2}' | tr '\n' ' ')
+  if [[ $want != *[0-9]*' '*[0-9]* ]]; then  # no package lists on this machine yet
+    apt-get update -qq
+    want=$(apt-cache policy prometheus prometheus-alertmanager | awk '/Candidate/ {print $2}' | tr '\n' ' ')
+  fi
+  if [[ -f $stamp && $(cat "$stamp") == "$want" && -x $tools/promtool && -x $tools/amtool ]]; then
+    echo "promtool and amtool present"
+    return
+  fi
+  local debs
+  debs=$(mktemp -d)
+  # As root: apt's _apt sandbox user cannot write into a directory of root's own.
+  (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root prometheus prometheus-alertmanager >/dev/null)
+  mkdir -p "$tools"
+  dpkg-deb --fsys-tarfile "$debs"/prometheus_*.deb | tar -x -O ./usr/bin/promtool >"$tools/promtool"
+  dpkg-deb --fsys-tarfile "$debs"/prometheus-alertmanager_*.deb | tar -x -O ./usr/bin/amtool >"$tools/amtool"
+  chmod 0755 "$tools/promtool" "$tools/amtool"
+  rm -rf "$debs"
+  echo "$want" >"$stamp"
+  echo "promtool and amtool from Debian's packages ($want)"
+}
+
 # The base images need only apt's packages: they are built while the venv installs (debootstrap
 # waits on the mirror and dpkg, pip on PyPI), each with its output in a log shown if it fails.
 # GROUNDWORK_SETUP_IMAGES lists the Debian majors to build (default: all): `make lab` needs only
@@ -121,6 +148,7 @@ step "base images (building in the background)"; start_image_builds
 step "python venv"; install_venv
 step "collections"; vendor_collections
 step "moto wheels"; fetch_moto_wheels
+step "promtool and amtool"; install_prometheus_tools
 step "base images"; wait_for_image_builds
 step "what killed runs left of podman networks"; scripts/podman-network-gc
 step "set-up done"

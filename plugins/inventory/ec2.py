@@ -13,7 +13,7 @@ description:
     further configuration.
   - "Tag scheme (prefix O(tag_prefix), default C(groundwork:)):
     C(groundwork:roles) - comma-separated roles: C(server) (groups C(servers) only),
-    C(postgresql), C(backup_repository), C(restore_target) (group C(restore_targets)); any such tag puts
+    C(postgresql), C(backup_repository), C(restore_target) (group C(restore_targets)), C(monitoring); any such tag puts
     the host in C(servers).
     C(groundwork:pg_role) - C(primary) or C(replica): group C(postgresql_primary) or
     C(postgresql_replica), children of C(postgresql), itself a child of C(servers).
@@ -139,6 +139,7 @@ ROLE_GROUPS = {
     "postgresql": "postgresql",
     "backup_repository": "backup_repository",
     "restore_target": "restore_targets",
+    "monitoring": "monitoring",
 }
 PG_ROLE_GROUPS = {"primary": "postgresql_primary", "replica": "postgresql_replica"}
 

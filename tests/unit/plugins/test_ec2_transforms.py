@@ -43,6 +43,7 @@ def instance(
         ({"groundwork:roles": "server"}, [["servers", None]]),
         ({"groundwork:roles": "backup_repository"}, [["servers", None], ["backup_repository", "servers"]]),
         ({"groundwork:roles": "restore_target"}, [["servers", None], ["restore_targets", "servers"]]),
+        ({"groundwork:roles": "monitoring"}, [["servers", None], ["monitoring", "servers"]]),
         (
             {"groundwork:roles": "postgresql", "groundwork:pg_role": "primary"},
             [["servers", None], ["postgresql", "servers"], ["postgresql_primary", "postgresql"]],
