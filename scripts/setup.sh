@@ -14,22 +14,36 @@ VENDORED_COLLECTIONS=(ansible.posix community.general community.postgresql commu
 # containers cannot resolve each other, or no container starts on a bridge network.
 APT_PACKAGES=(podman runc netavark aardvark-dns iptables debootstrap openssh-client
   python3-venv git make)
+# The monitoring test opens Prometheus's console page in a real browser, trusting the lab's CA
+# through an NSS database (certutil); without recommends, Chromium needs no desktop around it.
+APT_PACKAGES_BARE=(chromium libnss3-tools)
 
 SETUP_STARTED=$SECONDS
 step() { printf '\n== %s (at %d s)\n' "$*" $((SECONDS - SETUP_STARTED)); }
 
-install_apt_packages() {
-  local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+missing_packages() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
   done
-  if ((${#missing[@]} == 0)); then
+}
+
+install_apt_packages() {
+  local missing bare
+  mapfile -t missing < <(missing_packages "${APT_PACKAGES[@]}")
+  mapfile -t bare < <(missing_packages "${APT_PACKAGES_BARE[@]}")
+  if ((${#missing[@]} + ${#bare[@]} == 0)); then
     echo "apt packages present"
     return
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  echo "installed: ${missing[*]}"
+  if ((${#missing[@]})); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ((${#bare[@]})); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${bare[@]}" >/dev/null
+  fi
+  echo "installed: ${missing[*]} ${bare[*]}"
 }
 
 install_venv() {

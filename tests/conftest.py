@@ -86,6 +86,7 @@ SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
 LAB_MODULES = (
     "tests/integration/test_lab_site.py",
     "tests/integration/test_lab_cluster.py",
+    "tests/integration/test_lab_monitoring.py",
     "tests/integration/test_lab_drills.py",
 )
 LONGEST_FIRST = (

@@ -1,7 +1,8 @@
 """The suite's lab, brought up once and converged once for every module that uses it.
 
-tests/conftest.py gives the lab's modules (test_lab_site.py, test_lab_cluster.py, test_lab_drills.py)
-to one worker, site first, then the cluster's checks, then the drills, which change the cluster.
+tests/conftest.py gives the lab's modules (test_lab_site.py, test_lab_cluster.py, test_lab_monitoring.py,
+test_lab_drills.py) to one worker, site first, then the cluster's and monitoring's checks, then the
+drills, which change the cluster.
 test_lab_refusals.py has a lab of its own, which nothing converges, and may run on the other worker.
 """
 

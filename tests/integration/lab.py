@@ -26,7 +26,7 @@ PREFIX = "gwtest-"
 # the converged lab's chain (another pytest-xdist worker) rather than at its head.
 EMPTY_PREFIX = "gwempty-"
 INVENTORY = ROOT / "inventories" / "lab"
-LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1", "restore1"}
+LAB_HOSTS = {"pg1", "pg2", "pg3", "backup1", "restore1", "mon1"}
 MEMBERS = ("pg1", "pg2", "pg3")
 PRIMARY, REPO, RESTORE = "pg1", "backup1", "restore1"
 STANDBYS = ("pg2", "pg3")

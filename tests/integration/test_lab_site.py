@@ -19,12 +19,13 @@ from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address, playbook
 def test_inventory_groups_are_the_documented_contract():
     listed = run(["ansible-inventory", "-i", str(ROOT / "inventories" / "lab"), "--list"])
     groups = json.loads(listed.stdout)
-    assert groups["servers"]["children"] == ["postgresql", "backup_repository", "restore_targets"]
+    assert groups["servers"]["children"] == ["postgresql", "backup_repository", "restore_targets", "monitoring"]
     assert set(groups["postgresql"]["children"]) == {"postgresql_primary", "postgresql_replica"}
     assert groups["postgresql_primary"]["hosts"] == ["pg1"]
     assert set(groups["postgresql_replica"]["hosts"]) == {"pg2", "pg3"}
     assert groups["backup_repository"]["hosts"] == ["backup1"]
     assert groups["restore_targets"]["hosts"] == ["restore1"]
+    assert groups["monitoring"]["hosts"] == ["mon1"]
 
 
 def test_lab_status_shows_every_host_running(lab_env):

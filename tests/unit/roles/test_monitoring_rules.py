@@ -13,11 +13,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
+import jinja2
 import pytest
 import yaml
 from harness import ROOT
 
 RULES = ROOT / "roles/monitoring/files/rules/groundwork.rules.yml"
+MONITORING = ROOT / "roles/monitoring"
 PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/tools/bin/promtool")
 
 PG1 = {"instance": "pg1", "host": "pg1", "role": "primary", "cluster": "main"}
@@ -338,13 +340,22 @@ def annotations(rule: dict, labels: dict[str, str]) -> dict[str, str]:
     return {key: LABEL_TEMPLATE.sub(fill, text) for key, text in rule["annotations"].items()}
 
 
-def promtool_test(case: Case, rule: dict) -> dict:
+def thresholds_file(directory) -> str:
+    """The role's thresholds.yml with its default values, rendered from its own template."""
+    defaults = yaml.safe_load((MONITORING / "vars/main.yml").read_text())["__monitoring_threshold_defaults"]
+    template = jinja2.Template((MONITORING / "templates/thresholds.yml.j2").read_text(), trim_blocks=True)
+    path = directory / "thresholds.yml"
+    path.write_text(template.render(__monitoring_thresholds=defaults))
+    return str(path)
+
+
+def promtool_test(case: Case, rule: dict, thresholds: str) -> dict:
     expected = []
     for extra in case.fires:
         labels = {**rule.get("labels", {}), **extra}
         expected.append({"exp_labels": labels, "exp_annotations": annotations(rule, labels)})
     return {
-        "rule_files": [str(RULES)],
+        "rule_files": [thresholds, str(RULES)],
         "evaluation_interval": "15s",
         "tests": [
             {
@@ -360,7 +371,7 @@ def promtool_test(case: Case, rule: dict) -> dict:
 def test_the_alert_fires_exactly_when_it_should(case: Case, tmp_path):
     rule = rules_by_alert()[case.alert]
     test_file = tmp_path / "test.yml"
-    test_file.write_text(yaml.safe_dump(promtool_test(case, rule), sort_keys=False))
+    test_file.write_text(yaml.safe_dump(promtool_test(case, rule, thresholds_file(tmp_path)), sort_keys=False))
     result = subprocess.run([PROMTOOL, "test", "rules", str(test_file)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
