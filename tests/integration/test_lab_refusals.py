@@ -123,3 +123,16 @@ def test_a_misspelled_name_fails_the_run_instead_of_doing_nothing(empty_lab_env,
     assert rc != 0
     assert message in " ".join(out.split()), tail(out)
     assert {host: c["changed"] for host, c in recap(out).items() if c["changed"]} == {}
+
+
+def test_a_bad_monitoring_input_is_refused_before_any_exporter_is_installed(empty_lab_env):
+    # The receivers may hold secrets: the message names them, never their settings.
+    receivers = [{"name": "pager", "webhook_configs": [{"url": "https://hooks.example/secret-token"}]}]
+    extra = {"monitoring_alertmanager_receivers": receivers, "monitoring_alertmanager_default_receiver": "oncall",
+             "groundwork_monitoring_password": "refusal-not-secret"}  # fmt: skip
+    rc, out = playbook(empty_lab_env, "groundwork.infra.monitoring", "-e", json.dumps(extra))
+    assert rc != 0
+    assert "monitoring_alertmanager_default_receiver (oncall)" in " ".join(out.split()), tail(out)
+    assert "secret-token" not in out
+    assert "TASK [groundwork.infra.exporters" not in out
+    assert all(counters["changed"] == 0 for counters in recap(out).values()), recap(out)
