@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import yaml
 
-RULES = Path(__file__).resolve().parent.parent / "roles/monitoring/files/rules/groundwork.rules.yml"
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "roles/monitoring/files/rules/groundwork.rules.yml"
+# setup.sh takes promtool out of Debian's package into .cache/tools/bin (on PATH through scripts/env.sh).
+PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/tools/bin/promtool")
 
 # Names in expressions that are not metrics: PromQL's own words and functions.
 PROMQL_WORDS = {
@@ -36,7 +40,7 @@ def rule_pack_metrics(rules: Path = RULES) -> set[str]:
     return {name for name in read if not name.startswith("groundwork:threshold:")}
 
 
-DASHBOARDS = Path(__file__).resolve().parent.parent / "roles/monitoring/files/dashboards"
+DASHBOARDS = ROOT / "roles/monitoring/files/dashboards"
 # Grafana's variables as a query reaches Prometheus (a cluster, any host, a range).
 GRAFANA_VARIABLES = {"$cluster": "main", "$host": ".+", "$stanza": "main", "$__rate_interval": "5m"}
 

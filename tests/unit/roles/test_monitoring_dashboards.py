@@ -4,15 +4,12 @@ the lab's real scrape in tests/integration/test_lab_monitoring.py."""
 
 import json
 import re
-import shutil
 import subprocess
 
 import pytest
 import yaml
-from harness import ROOT
-from promql import DASHBOARDS, GRAFANA_VARIABLES, dashboard_expressions
+from promql import DASHBOARDS, GRAFANA_VARIABLES, PROMTOOL, dashboard_expressions
 
-PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/tools/bin/promtool")
 BOARDS = sorted(DASHBOARDS.glob("*.json"))
 
 

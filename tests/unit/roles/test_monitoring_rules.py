@@ -9,7 +9,6 @@ expected ones are the rule's own with the labels filled in.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 
@@ -17,10 +16,9 @@ import jinja2
 import pytest
 import yaml
 from harness import ROOT
+from promql import PROMTOOL, RULES
 
-RULES = ROOT / "roles/monitoring/files/rules/groundwork.rules.yml"
 MONITORING = ROOT / "roles/monitoring"
-PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/tools/bin/promtool")
 
 PG1 = {"instance": "pg1", "host": "pg1", "role": "primary", "cluster": "main"}
 PG2 = {"instance": "pg2", "host": "pg2", "role": "replica", "cluster": "main"}
