@@ -1,5 +1,6 @@
 """Fixtures for the collection's suite; helpers live in harness.py (a name no other suite uses)."""
 
+import functools
 import os
 import re
 import sys
@@ -7,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
+from cpu_use import HostsCpu, controller_seconds
 from harness import ROOT, Figures
 
 # Unit tests import plugin code as Ansible does, as ansible_collections.groundwork.infra.*
@@ -36,10 +39,45 @@ def cpu_seconds() -> tuple[float, float]:
 
 
 START = pytest.StashKey[tuple[float, float, float]]()
+CONTROLLER_CPU = pytest.StashKey[float]()
+HOSTS_CPU = pytest.StashKey[HostsCpu]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[START] = (time.monotonic(), *cpu_seconds())
+    session.config.stash[CONTROLLER_CPU] = controller_seconds()
+    session.config.stash[HOSTS_CPU] = HostsCpu(container_scope)
+
+
+# Every report carries the CPU spent since the report before it on the same worker (tests/cpu_use.py):
+# the worker's controller side, and the hosts of the test's scope.
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
+    report = yield
+    now = controller_seconds()
+    controller = now - item.config.stash[CONTROLLER_CPU]
+    item.config.stash[CONTROLLER_CPU] = now
+    hosts = item.config.stash[HOSTS_CPU].spent(scope_of(item.nodeid))
+    report.user_properties = [*report.user_properties, ("controller_cpu", controller), ("hosts_cpu", hosts)]
+    return report
+
+
+@functools.cache
+def container_scopes() -> tuple[tuple[str, str], ...]:
+    """(container name prefix or name, scope): the lab's and the empty lab's, each Molecule instance's."""
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    from lab import EMPTY_PREFIX, PREFIX  # noqa: PLC0415 - the lab's names have one owner, lab.py
+
+    scopes = [(PREFIX, "lab"), (EMPTY_PREFIX, "tests/integration/test_lab_refusals.py")]
+    for scenario in sorted((ROOT / "molecule").glob("*/molecule.yml")):
+        for platform in yaml.safe_load(scenario.read_text())["platforms"]:
+            scopes.append((platform["name"], f"molecule:{scenario.parent.name}"))
+    return tuple(scopes)
+
+
+def container_scope(name: str) -> str:
+    """The scope whose hosts a container is; "" for a container no scope owns."""
+    return next((scope for prefix, scope in container_scopes() if name.startswith(prefix)), "")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
@@ -53,16 +91,29 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     # drills): set-up, calls and tear-down added up, slowest first.
     # Passed set-up and tear-down reports are kept under the outcome "" (a scenario's converge is a
     # fixture's set-up), so every outcome is read.
-    seconds: dict[str, float] = {}
+    # CPU seconds beside them (tests/cpu_use.py): on two busy cores they are what a scope costs.
+    totals: dict[str, list[float]] = {}
     for reports in terminalreporter.stats.values():
         for report in reports:
             if isinstance(report, pytest.TestReport):
-                scope = scope_of(report.nodeid)
-                seconds[scope] = seconds.get(scope, 0.0) + report.duration
-    if seconds:
+                total = totals.setdefault(scope_of(report.nodeid), [0.0, 0.0, 0.0])
+                total[0] += report.duration
+                for column, key in ((1, "controller_cpu"), (2, "hosts_cpu")):
+                    total[column] += sum(value for name, value in report.user_properties if name == key)
+    if totals:
         terminalreporter.section("time per scope")
-        for scope, total in sorted(seconds.items(), key=lambda item: -item[1]):
-            terminalreporter.write_line(f"{total:8.0f} s  {scope}")
+        terminalreporter.write_line(f"{'wall':>8}  {'CPU: controller':>15}  {'hosts':>6}  scope")
+        for scope, (wall, controller, hosts) in sorted(totals.items(), key=lambda item: -item[1][0]):
+            terminalreporter.write_line(f"{wall:7.0f}s  {controller:14.0f}s  {hosts:5.0f}s  {scope}")
+        terminalreporter.section("most CPU (controller + hosts), 15 steps")
+        steps = [
+            (sum(value for name, value in report.user_properties if name in ("controller_cpu", "hosts_cpu")), report)
+            for reports in terminalreporter.stats.values()
+            for report in reports
+            if isinstance(report, pytest.TestReport)
+        ]
+        for spent, report in sorted(steps, key=lambda step: -step[0])[:15]:
+            terminalreporter.write_line(f"{spent:7.0f}s  {report.when:8}  {report.nodeid}")
     # The machine's CPU beside the wall time: how much a third worker, or a cheaper scope, could gain.
     if START in config.stash:
         started, busy_before, idle_before = config.stash[START]
