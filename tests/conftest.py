@@ -58,8 +58,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> pytes
     controller = now - item.config.stash[CONTROLLER_CPU]
     item.config.stash[CONTROLLER_CPU] = now
     hosts = item.config.stash[HOSTS_CPU].spent(scope_of(item.nodeid))
-    report.user_properties = [*report.user_properties, ("controller_cpu", controller), ("hosts_cpu", hosts)]
+    # Kept on the item, named by phase: later reports of the test carry the earlier phases' too, and
+    # so does the tear-down's, the one pytest's --junitxml records.
+    spent = [(f"controller_cpu_{report.when}", controller), (f"hosts_cpu_{report.when}", hosts)]
+    item.user_properties.extend(spent)
+    report.user_properties = [*report.user_properties, *spent]
     return report
+
+
+def cpu_of(report: pytest.TestReport, side: str) -> float:
+    """What one phase of a test spent, on the controller or the hosts."""
+    return sum(value for name, value in report.user_properties if name == f"{side}_cpu_{report.when}")
 
 
 @functools.cache
@@ -98,8 +107,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
             if isinstance(report, pytest.TestReport):
                 total = totals.setdefault(scope_of(report.nodeid), [0.0, 0.0, 0.0])
                 total[0] += report.duration
-                for column, key in ((1, "controller_cpu"), (2, "hosts_cpu")):
-                    total[column] += sum(value for name, value in report.user_properties if name == key)
+                total[1] += cpu_of(report, "controller")
+                total[2] += cpu_of(report, "hosts")
     if totals:
         terminalreporter.section("time per scope")
         terminalreporter.write_line(f"{'wall':>8}  {'CPU: controller':>15}  {'hosts':>6}  scope")
@@ -107,7 +116,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
             terminalreporter.write_line(f"{wall:7.0f}s  {controller:14.0f}s  {hosts:5.0f}s  {scope}")
         terminalreporter.section("most CPU (controller + hosts), 15 steps")
         steps = [
-            (sum(value for name, value in report.user_properties if name in ("controller_cpu", "hosts_cpu")), report)
+            (cpu_of(report, "controller") + cpu_of(report, "hosts"), report)
             for reports in terminalreporter.stats.values()
             for report in reports
             if isinstance(report, pytest.TestReport)

@@ -122,9 +122,10 @@ AIDE_CHECK = "groundwork-aide-check.service"
 
 
 def test_aide_finds_nothing_changed_on_the_converged_lab(lab_env):
-    # Every kind of host, after site.yml, its check-mode run and the backups of the hours above: what
-    # the roles and their daemons change by design is outside AIDE's rules, so its daily check passes.
-    # One run per host, side by side (each reads the whole disk).
+    # Every kind of host (a primary, a replica, the repository, the restore and the monitoring host;
+    # pg3 is a replica as pg2 is), after site.yml, its check-mode run and the backups of the hours
+    # above: what the roles and their daemons change by design is outside AIDE's rules, so its daily
+    # check passes. One run per host, side by side (each reads the whole disk).
     def check(host: str) -> str:
         on_host = ["podman", "exec", PREFIX + host]
         if run([*on_host, "systemctl", "start", AIDE_CHECK], env=lab_env, timeout=600).returncode == 0:
@@ -132,8 +133,9 @@ def test_aide_finds_nothing_changed_on_the_converged_lab(lab_env):
         journal = run([*on_host, "journalctl", "-u", AIDE_CHECK, "-o", "cat", "-n", "60"], env=lab_env)
         return f"{host}: AIDE's daily check found changes\n{journal.stdout}"
 
-    with ThreadPoolExecutor(max_workers=len(LAB_HOSTS)) as pool:
-        findings = [report for report in pool.map(check, sorted(LAB_HOSTS)) if report]
+    kinds = sorted(LAB_HOSTS - {"pg3"})
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        findings = [report for report in pool.map(check, kinds) if report]
     assert findings == [], "\n".join(findings)
 
 
@@ -282,7 +284,10 @@ def test_the_firewall_lets_the_cluster_in_when_no_cluster_name_is_set(lab_env, t
     assert "groundwork_pg_cluster" not in all_vars.read_text()
     try:
         result = run(
-            ["ansible-playbook", "-i", str(inventory), "groundwork.infra.hardening"], env=lab_env, timeout=1800
+            # Only the members' rules are judged here; the other hosts keep theirs.
+            ["ansible-playbook", "-i", str(inventory), "groundwork.infra.hardening", "--limit", "postgresql"],
+            env=lab_env,
+            timeout=1800,
         )
         assert result.returncode == 0, tail(result.stdout + result.stderr)
         for host in ("pg1", "pg2", "pg3"):
@@ -321,6 +326,9 @@ def test_hardened_lab_lets_the_admin_in_with_a_key(lab_env):
 # The fault: on a converged host the roles read the host once and leave out the module runs the read
 # finds nothing for (the services, locales, keyword files, the TLS key and certificate, pgBackRest's
 # SSH). A read that misjudged would leave drift in place while reporting the host as it should be.
+# Two hosts drift, a database host and the repository host; the run that repairs them is site.yml's
+# second real run on the other four (a primary, a replica, the monitoring and the restore host), which
+# must change nothing there. Check mode above has already predicted no change on all six.
 DRIFT = {
     "pg2": [
         "systemctl disable --now chrony",
@@ -330,8 +338,6 @@ DRIFT = {
         "sed -i 's/^MAILTO=.*/MAILTO=\"root\"/' /etc/chkrootkit/chkrootkit.conf",
         "systemctl stop fail2ban",
         "rm /etc/postgresql/15/main/tls/server.crt",
-    ],
-    "pg3": [
         "chmod 0640 /etc/postgresql/15/main/tls/server.key",
         "sed -i '/ssh-ed25519/d' /var/lib/postgresql/.ssh/known_hosts",
     ],
@@ -348,8 +354,6 @@ REPAIRED = {
         "grep -qx 'MAILTO=\"\"' /etc/chkrootkit/chkrootkit.conf",
         "systemctl is-active fail2ban",
         "openssl x509 -in /etc/postgresql/15/main/tls/server.crt -noout -checkend 86400",
-    ],
-    "pg3": [
         'test "$(stat -c %a /etc/postgresql/15/main/tls/server.key)" = 600',
         "grep -q ssh-ed25519 /var/lib/postgresql/.ssh/known_hosts",
     ],
@@ -364,16 +368,13 @@ def test_drift_on_a_converged_host_is_repaired_although_the_reads_leave_work_out
             assert done.returncode == 0, (host, command, done.stderr)
     rc, out = playbook(lab_env, "groundwork.infra.site", *PAUSED)
     assert rc == 0, tail(out)
-    changed = {host: counts["changed"] > 0 for host, counts in recap(out).items() if host in DRIFT}
-    assert changed == dict.fromkeys(DRIFT, True), tail(out)
+    changed = {host: counts["changed"] for host, counts in recap(out).items() if counts["changed"]}
+    assert set(changed) == set(DRIFT), f"site.yml's second run changed {changed}, not only the drifted hosts"
+    assert warnings_in(out) == []
     for host, checks in REPAIRED.items():
         for check in checks:
             done = run(["podman", "exec", PREFIX + host, "sh", "-c", check], env=lab_env)
             assert done.returncode == 0, (host, check, done.stdout, done.stderr)
-    rc, out = playbook(lab_env, "groundwork.infra.site", *PAUSED)
-    assert rc == 0, tail(out)
-    assert {host: counts["changed"] for host, counts in recap(out).items() if counts["changed"]} == {}, tail(out)
-    assert warnings_in(out) == []
 
 
 def test_backups_are_refused_with_the_reason_when_a_member_does_not_answer(lab_env):
