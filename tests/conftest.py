@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cpu_use import HostsCpu, controller_seconds
+from cpu_use import HostsCpu, controller_seconds, machine_seconds
 from harness import ROOT, Figures
 
 # Unit tests import plugin code as Ansible does, as ansible_collections.groundwork.infra.*
@@ -30,21 +30,13 @@ def figures(request: pytest.FixtureRequest) -> Figures:
     return Figures(request.node)
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """This machine's busy and idle CPU seconds since boot, all cores (the first line of /proc/stat)."""
-    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = ticks[3] + ticks[4]  # idle and iowait
-    hertz = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks[:8]) - idle) / hertz, idle / hertz
-
-
 START = pytest.StashKey[tuple[float, float, float]]()
 CONTROLLER_CPU = pytest.StashKey[float]()
 HOSTS_CPU = pytest.StashKey[HostsCpu]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[START] = (time.monotonic(), *cpu_seconds())
+    session.config.stash[START] = (time.monotonic(), *machine_seconds())
     session.config.stash[CONTROLLER_CPU] = controller_seconds()
     session.config.stash[HOSTS_CPU] = HostsCpu(container_scope)
 
@@ -102,31 +94,28 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     # fixture's set-up), so every outcome is read.
     # CPU seconds beside them (tests/cpu_use.py): on two busy cores they are what a scope costs.
     totals: dict[str, list[float]] = {}
+    steps: list[tuple[float, pytest.TestReport]] = []
     for reports in terminalreporter.stats.values():
         for report in reports:
             if isinstance(report, pytest.TestReport):
+                controller, hosts = cpu_of(report, "controller"), cpu_of(report, "hosts")
                 total = totals.setdefault(scope_of(report.nodeid), [0.0, 0.0, 0.0])
                 total[0] += report.duration
-                total[1] += cpu_of(report, "controller")
-                total[2] += cpu_of(report, "hosts")
+                total[1] += controller
+                total[2] += hosts
+                steps.append((controller + hosts, report))
     if totals:
         terminalreporter.section("time per scope")
         terminalreporter.write_line(f"{'wall':>8}  {'CPU: controller':>15}  {'hosts':>6}  scope")
         for scope, (wall, controller, hosts) in sorted(totals.items(), key=lambda item: -item[1][0]):
             terminalreporter.write_line(f"{wall:7.0f}s  {controller:14.0f}s  {hosts:5.0f}s  {scope}")
         terminalreporter.section("most CPU (controller + hosts), 15 steps")
-        steps = [
-            (cpu_of(report, "controller") + cpu_of(report, "hosts"), report)
-            for reports in terminalreporter.stats.values()
-            for report in reports
-            if isinstance(report, pytest.TestReport)
-        ]
         for spent, report in sorted(steps, key=lambda step: -step[0])[:15]:
             terminalreporter.write_line(f"{spent:7.0f}s  {report.when:8}  {report.nodeid}")
     # The machine's CPU beside the wall time: how much a third worker, or a cheaper scope, could gain.
     if START in config.stash:
         started, busy_before, idle_before = config.stash[START]
-        busy, idle = cpu_seconds()
+        busy, idle = machine_seconds()
         wall = time.monotonic() - started
         busy, idle = busy - busy_before, idle - idle_before
         terminalreporter.write_line(

@@ -11,6 +11,7 @@ the report before it on the same worker.
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 from collections.abc import Callable
@@ -19,6 +20,14 @@ from pathlib import Path
 # podman's cgroupfs parent: cgroup v1 (cpuacct, nanoseconds) or v2 (cpu.stat, microseconds).
 CGROUP_V1 = Path("/sys/fs/cgroup/cpuacct/libpod_parent")
 CGROUP_V2 = Path("/sys/fs/cgroup/libpod_parent")
+
+
+def machine_seconds() -> tuple[float, float]:
+    """This machine's busy and idle CPU seconds since boot, all cores (the first line of /proc/stat)."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    hertz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / hertz, idle / hertz
 
 
 def controller_seconds() -> float:
