@@ -69,6 +69,18 @@ PLAYBOOKS = {
                 dest: "{{ target_file }}"
                 mode: "0644"
     """,
+    "write_secret.yml": """
+        - name: Writes a file whose content is a secret
+          hosts: all
+          gather_facts: false
+          tasks:
+            - name: Write the secret file
+              ansible.builtin.copy:
+                content: "{{ secret_content }}"
+                dest: "{{ target_file }}"
+                mode: "0600"
+              no_log: true
+    """,
     "ping.yml": """
         - name: Reaches every host
           hosts: all

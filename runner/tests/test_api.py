@@ -255,6 +255,23 @@ def test_check_predicts_changes_without_making_them(workdir):
     assert target.read_text() == "old content\n"
 
 
+def test_check_predicts_a_change_whose_result_is_hidden(workdir):
+    # no_log hides a task's whole result from the events, "changed" included; the change is still
+    # predicted, and nothing of the secret is shown with it.
+    target = workdir / "secret.txt"
+    target.write_text("old secret\n")
+    report = check(
+        workdir / "write_secret.yml",
+        workdir / "one.ini",
+        extravars={"target_file": str(target), "secret_content": "new-secret-value\n"},
+    )
+    assert report.result.ok
+    [change] = report.changes["h1"]
+    assert change.task == "Write the secret file"
+    assert "new-secret-value" not in repr(change)
+    assert target.read_text() == "old secret\n"
+
+
 def test_inventory_is_parsed(workdir):
     parsed = inventory(workdir / "hosts.ini")
     assert set(parsed["_meta"]["hostvars"]) == {"h1", "h2"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -24,9 +25,21 @@ def _res(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return res if isinstance(res, Mapping) else {}
 
 
+# A task with no_log reaches the events with its whole result replaced by a "censored" note, whether
+# it changed included; the line Ansible displays for it still says so.
+_CHANGED_LINE = re.compile(r"^(?:\x1b\[[0-9;]*m)*changed: \[")
+
+
+def _changed(res: Mapping[str, Any], stdout: str) -> bool:
+    if "censored" in res and "changed" not in res:
+        return bool(_CHANGED_LINE.match(stdout.lstrip()))
+    return bool(res.get("changed", False))
+
+
 def to_event(raw: Mapping[str, Any]) -> Event:
     data = raw.get("event_data") or {}
     res = _res(data)
+    stdout = str(raw.get("stdout", ""))
     return Event(
         name=str(raw.get("event", "")),
         counter=int(raw.get("counter", 0)),
@@ -35,8 +48,8 @@ def to_event(raw: Mapping[str, Any]) -> Event:
         play=data.get("play"),
         task=data.get("task"),
         action=data.get("task_action"),
-        changed=bool(res.get("changed", False)),
-        stdout=str(raw.get("stdout", "")),
+        changed=_changed(res, stdout),
+        stdout=stdout,
         data=data,
     )
 
