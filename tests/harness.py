@@ -65,6 +65,22 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return totals
 
 
+TASK_HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:\S+ : )?(?P<task>.*)\] \**$")
+CHANGED_LINE = re.compile(r"^changed: \[(?P<host>[^\]\s]+)")
+
+
+def changed_tasks(output: str) -> dict[str, set[str]]:
+    """The tasks and handlers each host reported changed, by name without the role, from ansible-playbook's output."""
+    changed: dict[str, set[str]] = {}
+    task = ""
+    for line in output.splitlines():
+        if header := TASK_HEADER.match(line):
+            task = header["task"]
+        elif result := CHANGED_LINE.match(line):
+            changed.setdefault(result["host"], set()).add(task)
+    return changed
+
+
 # What Ansible prints for a warning or a deprecation; a normal run prints neither.
 ANSIBLE_WARNING = re.compile(r"^\s*\[(?:DEPRECATION )?WARNING\]:?.*$", re.MULTILINE)
 
