@@ -77,6 +77,17 @@ def test_packages(host):
     assert not host.package("systemd-timesyncd").is_installed
 
 
+ALLOWED_ORIGINS = """
+import importlib.machinery, importlib.util
+import apt_pkg
+loader = importlib.machinery.SourceFileLoader("unattended_upgrade", "/usr/bin/unattended-upgrade")
+module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+loader.exec_module(module)
+apt_pkg.init_config()
+print(module.get_allowed_origins())
+"""
+
+
 def test_unattended_upgrades_configured(host):
     config = host.check_output("apt-config dump")
     assert 'APT::Periodic::Unattended-Upgrade "1";' in config
@@ -87,10 +98,10 @@ def test_unattended_upgrades_configured(host):
     assert any("label=Debian-Security" in line for line in patterns)
     assert 'Unattended-Upgrade::Package-Blacklist:: "postgresql-";' in config
     assert host.service("apt-daily-upgrade.timer").is_enabled
-    # unattended-upgrade parses its configuration and finds the allowed origins.
-    dry_run = host.run("unattended-upgrade --dry-run --debug 2>&1 | head -n 40")
-    assert "Allowed origins are:" in dry_run.stdout
-    assert "Debian-Security" in dry_run.stdout
+    # unattended-upgrade's own code reads the configuration and finds the allowed origins (its dry
+    # run says the same after a minute of resolving every upgrade).
+    origins = host.check_output("python3 -c %s", ALLOWED_ORIGINS)
+    assert "label=Debian-Security" in origins, origins
 
 
 def test_journald_limits(host):
