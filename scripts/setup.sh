@@ -137,7 +137,12 @@ start_image_builds() {
   local major
   mkdir -p .cache/setup
   for major in ${GROUNDWORK_SETUP_IMAGES:-${!GROUNDWORK_DEBIAN_CODENAMES[@]}}; do
-    scripts/build-image.sh "$major" >".cache/setup/image-$major.log" 2>&1 &
+    if [[ $major == "${GROUNDWORK_LAB_DEBIAN:-12}" ]]; then
+      # The lab's hosts are cloud instances: their image is made from this base image.
+      { scripts/build-image.sh "$major" && scripts/build-cloud-image.sh "$major"; } >".cache/setup/image-$major.log" 2>&1 &
+    else
+      scripts/build-image.sh "$major" >".cache/setup/image-$major.log" 2>&1 &
+    fi
     IMAGE_BUILDS[$major]=$!
   done
 }
@@ -146,7 +151,7 @@ wait_for_image_builds() {
   local major failed=0
   for major in "${!IMAGE_BUILDS[@]}"; do
     if wait "${IMAGE_BUILDS[$major]}"; then
-      tail -n 1 ".cache/setup/image-$major.log"
+      grep -E "^(built|image) " ".cache/setup/image-$major.log"
     else
       echo "building the Debian $major image failed:" >&2
       tail -n 30 ".cache/setup/image-$major.log" >&2
