@@ -346,7 +346,7 @@ REPAIRED = {
 }
 
 
-def test_check_mode_predicts_the_repair_of_drift_and_site_yml_makes_exactly_that(lab_env):
+def test_check_mode_predicts_the_repair_of_drift_and_site_yml_does_nothing_it_did_not_predict(lab_env):
     for host, commands in DRIFT.items():
         for command in commands:
             done = run(["podman", "exec", PREFIX + host, "sh", "-c", command], env=lab_env)
