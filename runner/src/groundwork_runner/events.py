@@ -25,8 +25,9 @@ def _res(data: Mapping[str, Any]) -> Mapping[str, Any]:
     return res if isinstance(res, Mapping) else {}
 
 
-# A task with no_log reaches the events with its whole result replaced by a "censored" note, whether
-# it changed included; the line Ansible displays for it still says so.
+# ansible-core keeps "changed" in a no_log task's censored result, but ansible-runner's display
+# callback (awx_display) replaces the whole result with a "censored" note; the line it displays for
+# the task still says whether it changed.
 _CHANGED_LINE = re.compile(r"^(?:\x1b\[[0-9;]*m)*changed: \[")
 
 
