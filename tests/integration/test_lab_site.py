@@ -307,13 +307,15 @@ def test_hardened_lab_lets_the_admin_in_with_a_key(lab_env):
 # Last in this file: the drift below changes what AIDE watches (boot links made again), and AIDE's
 # check above judges the lab as site.yml leaves it.
 # The fault: on a converged host the roles read the host once and leave out the module runs the read
-# finds nothing for (the services, locales, keyword files, the TLS key and certificate, pgBackRest's
-# SSH). A read that misjudged would leave drift in place while reporting the host as it should be.
+# finds nothing for (the services, locales, admin accounts and keys, keyword files, the TLS key and
+# certificate, pgBackRest's SSH). A read that misjudged would leave drift in place while reporting
+# the host as it should be.
 # Two hosts drift, a database host and the repository host. Check mode, through the ansible-runner
 # wrapper as other tooling would ask "what would change?", must predict the repair task by task there
 # and no change on the other four (a primary, a replica, the monitoring and the restore host): every
 # role's check mode on converged hosts, and roles that fight over a file would show. The real run
 # that follows is site.yml's second on those four, and must do no more than check mode said.
+STRAY_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFRPE5ltIoHn3gTECbcZSIZCnGkGmWLZND3eyGUIkpmr intruder@elsewhere"
 DRIFT = {
     "pg2": [
         "systemctl disable --now chrony",
@@ -325,6 +327,9 @@ DRIFT = {
         "rm /etc/postgresql/15/main/tls/server.crt",
         "chmod 0640 /etc/postgresql/15/main/tls/server.key",
         "sed -i '/ssh-ed25519/d' /var/lib/postgresql/.ssh/known_hosts",
+        # Someone else's key beside the admin's, and the admin's shell changed.
+        f"echo '{STRAY_KEY}' >> /home/labadmin/.ssh/authorized_keys",
+        "usermod --shell /bin/sh labadmin",
     ],
     # Disabled, not stopped: the lab is reached over SSH.
     "backup1": ["systemctl disable --now pgbackrest-main-full.timer", "systemctl disable ssh"],
@@ -341,6 +346,9 @@ REPAIRED = {
         "openssl x509 -in /etc/postgresql/15/main/tls/server.crt -noout -checkend 86400",
         'test "$(stat -c %a /etc/postgresql/15/main/tls/server.key)" = 600',
         "grep -q ssh-ed25519 /var/lib/postgresql/.ssh/known_hosts",
+        "! grep -q intruder /home/labadmin/.ssh/authorized_keys",
+        "test $(wc -l < /home/labadmin/.ssh/authorized_keys) = 1",
+        'test "$(getent passwd labadmin | cut -d: -f7)" = /bin/bash',
     ],
     "backup1": ["systemctl is-active pgbackrest-main-full.timer", "systemctl is-enabled ssh"],
 }
