@@ -61,7 +61,15 @@ def aide_check(host) -> tuple[int, str]:
     """The daily check run now, as its timer runs it: exit code and the report it left in the journal."""
     result = host.run("systemctl start groundwork-aide-check.service")
     invocation = host.check_output("systemctl show --property InvocationID --value groundwork-aide-check.service")
-    return result.rc, host.check_output(f"journalctl --output cat _SYSTEMD_INVOCATION_ID={invocation}")
+    # journald reads the service's output asynchronously: the unit can have ended before the report is
+    # in the journal (seen once on Debian 13 under load: rc 1, nothing read). AIDE ends every report
+    # with its end timestamp; wait a bounded while for it.
+    deadline = time.monotonic() + 30
+    while True:
+        report = host.check_output(f"journalctl --output cat _SYSTEMD_INVOCATION_ID={invocation}")
+        if "End timestamp" in report or time.monotonic() > deadline:
+            return result.rc, report
+        time.sleep(1)
 
 
 @BY_NAME
