@@ -86,16 +86,11 @@ _value:
 
 from collections.abc import Iterable
 
-from ansible_collections.groundwork.infra.plugins.filter.pg_topology import pg_topology
+from ansible_collections.groundwork.infra.plugins.filter.pg_topology import fact_address, pg_topology
 
 
 def _unique(hosts: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(hosts))
-
-
-def _fact_address(hostvars: dict, host: str) -> str:
-    facts = hostvars[host].get("ansible_facts", {}) if host in hostvars else {}
-    return (facts.get("default_ipv4") or {}).get("address") or ""
 
 
 def firewall_peers(
@@ -118,7 +113,7 @@ def firewall_peers(
     is_repository_host = host in repository_hosts
 
     backups = db_hosts + repository_hosts + restore_hosts if is_db_host or is_repository_host else []
-    addresses = {peer: _fact_address(hostvars, peer) for peer in _unique(backups + monitoring_hosts)}
+    addresses = {peer: fact_address(hostvars, peer) or "" for peer in _unique(backups + monitoring_hosts)}
 
     cluster_addresses: list[str] = []
     if is_db_host:

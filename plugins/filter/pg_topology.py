@@ -75,13 +75,15 @@ def _host_var(hostvars: dict, host: str, name: str, default: str) -> str:
     return str(value) if value not in (None, "") else default
 
 
+def fact_address(hostvars: dict, host: str) -> str | None:
+    """A host's default IPv4 address from its facts; None when they are not known."""
+    facts = hostvars[host].get("ansible_facts", {}) if host in hostvars else {}
+    return (facts.get("default_ipv4") or {}).get("address")
+
+
 def _address(hostvars: dict, host: str) -> str | None:
     """Where the other members reach a host: postgresql_address, else its default IPv4 address."""
-    chosen = _host_var(hostvars, host, "postgresql_address", "")
-    if chosen:
-        return chosen
-    facts = hostvars.get(host, {}).get("ansible_facts", {}) if host in hostvars else {}
-    return facts.get("default_ipv4", {}).get("address")
+    return _host_var(hostvars, host, "postgresql_address", "") or fact_address(hostvars, host)
 
 
 def _cluster_of(groups: dict, hostvars: dict) -> dict[str, str]:
