@@ -18,7 +18,7 @@ from pathlib import Path
 import harness
 import psycopg
 import yaml
-from harness import ROOT, project_env, run
+from harness import ROOT, inside, project_env, run
 
 PREFIX = "gwtest-"
 # A second lab, never converged, for the runs that must be refused before any host changes: on hosts
@@ -123,7 +123,7 @@ def container(action: str, host: str) -> None:
     subprocess.run(["podman", action, PREFIX + host], check=True, capture_output=True, env=project_env())
     if action in ("start", "restart"):
         for _ in range(120):
-            state = run(["podman", "exec", PREFIX + host, "systemctl", "is-system-running"]).stdout.strip()
+            state = inside(PREFIX + host, "systemctl", "is-system-running").stdout.strip()
             if state in ("running", "degraded"):
                 return
             time.sleep(0.5)
@@ -173,7 +173,7 @@ def outlive_postgresql_in_its_unit(host: str) -> None:
         env=project_env(),
     )
     for _ in range(50):
-        outlivers = run(["podman", "exec", PREFIX + host, "pgrep", "-f", "outlive_postgresql"]).stdout.split()
+        outlivers = inside(PREFIX + host, "pgrep", "-f", "outlive_postgresql").stdout.split()
         if set(outlivers) & set(on(host, "cat", procs).split()):
             return
         time.sleep(0.1)

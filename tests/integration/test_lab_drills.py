@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from harness import Figures, project_env, recap, run, said, tail, warnings_in
+from harness import Figures, inside, project_env, recap, run, said, tail, warnings_in
 from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
 pytestmark = pytest.mark.in_sequence
@@ -84,7 +84,7 @@ def test_a_switchover_whose_primary_cannot_stop_promotes_nothing(inventory: LabI
     assert "walsender" in said(out), tail(out)
     # The walsender moves again: the shutdown ends; the operator starts pg1 again as the primary.
     for _ in range(120):
-        if run(["podman", "exec", lab.PREFIX + "pg1", "systemctl", "is-active", "postgresql@15-main"]).returncode:
+        if inside(lab.PREFIX + "pg1", "systemctl", "is-active", "postgresql@15-main").returncode:
             break
         time.sleep(1)
     on("pg1", "systemctl", "start", "postgresql@15-main")
@@ -205,7 +205,7 @@ def test_failover_fences_a_primary_whose_postgresql_died(inventory: LabInventory
     lab.container("restart", "pg2")
     time.sleep(5)
     stop_all(writer, sampler)
-    unit = run(["podman", "exec", lab.PREFIX + "pg2", "systemctl", "is-enabled", "postgresql@15-main"])
+    unit = inside(lab.PREFIX + "pg2", "systemctl", "is-enabled", "postgresql@15-main")
     assert unit.stdout.strip() == "masked"
     assert not sampler.takes_writes("pg2")
     assert sampler.split() == [], "two members took writes at once"
@@ -234,7 +234,7 @@ def test_failover_fences_a_primary_whose_postgresql_died(inventory: LabInventory
     assert rc == 0, tail(out)
     assert f"pg2 streams from {new} again, after pg_rewind" in said(out), tail(out)
     assert "pg_rewind: servers diverged at WAL location" in said(out), tail(out)
-    unit = run(["podman", "exec", lab.PREFIX + "pg2", "systemctl", "is-enabled", "postgresql@15-main"])
+    unit = inside(lab.PREFIX + "pg2", "systemctl", "is-enabled", "postgresql@15-main")
     assert unit.stdout.strip() == "enabled"
     with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
         connection.execute("INSERT INTO drill SELECT max(id) + 1 FROM drill")
@@ -294,10 +294,7 @@ def test_a_certificate_about_to_expire_is_reissued_and_replicas_verify_it(invent
         extensions=list(current.extensions),
     ).sign(ca_key, hashes.SHA256())
     pem = expiring.public_bytes(serialization.Encoding.PEM).decode()
-    subprocess.run(
-        ["podman", "exec", "-i", lab.PREFIX + "pg1", "tee", server_crt],
-        input=pem, text=True, capture_output=True, check=True, env=project_env(),
-    )  # fmt: skip
+    assert inside(lab.PREFIX + "pg1", "tee", server_crt, stdin=pem).returncode == 0
     on("pg1", "systemctl", "reload", "postgresql@15-main")
 
     rc, out = inventory.playbook("postgresql")
@@ -398,10 +395,8 @@ def issue(
 
 
 def put(host: str, path: str, text: str) -> None:
-    subprocess.run(
-        ["podman", "exec", "-i", lab.PREFIX + host, "tee", path],
-        input=text, text=True, capture_output=True, check=True, env=project_env(),
-    )  # fmt: skip
+    written = inside(lab.PREFIX + host, "tee", path, stdin=text)
+    assert written.returncode == 0, (host, path, written.stderr)
 
 
 def slot(host: str, name: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import groundwork_runner
 import pytest
-from harness import ROOT, changed_tasks, recap, run, tail, warnings_in
+from harness import ROOT, changed_tasks, inside, recap, run, tail, warnings_in
 from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address, playbook
 
 
@@ -84,11 +84,8 @@ def test_lab_backups_reach_the_repository_host(lab_env):
     assert (stanza["ok"], stanza["cipher"], stanza["postgresql_version"]) == (True, "aes-256-cbc", "15")
     assert stanza["backups"][0]["type"] == "full"
     assert stanza["archive_max"] >= stanza["backups"][0]["wal_stop"]
-    archiver = run(
-        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--", "psql", "-XAtc",
-         "SELECT archived_count > 0, failed_count FROM pg_stat_archiver"],
-        env=lab_env,
-    )  # fmt: skip
+    query = "SELECT archived_count > 0, failed_count FROM pg_stat_archiver"
+    archiver = inside(PREFIX + "pg1", "psql", "-XAtc", query, user="postgres")
     assert archiver.stdout.strip() == "t|0", archiver.stdout + archiver.stderr
 
 
@@ -96,7 +93,7 @@ def test_no_unit_failed_on_the_converged_lab(lab_env):
     # So that "degraded" means something: auditd, which the hardening role enables, is kept from
     # starting in a container (it may not configure the host kernel's audit there).
     for host in LAB_HOSTS:
-        failed = run(["podman", "exec", PREFIX + host, "systemctl", "--failed", "--no-legend", "--plain"], env=lab_env)
+        failed = inside(PREFIX + host, "systemctl", "--failed", "--no-legend", "--plain")
         assert failed.returncode == 0, (host, failed.stderr)
         assert failed.stdout.strip() == "", (host, failed.stdout)
 
@@ -110,10 +107,9 @@ def test_aide_finds_nothing_changed_on_the_converged_lab(lab_env):
     # and their daemons change by design is outside AIDE's rules, so its daily check passes. One run
     # per host, side by side (each reads the whole disk).
     def check(host: str) -> str:
-        on_host = ["podman", "exec", PREFIX + host]
-        if run([*on_host, "systemctl", "start", AIDE_CHECK], env=lab_env, timeout=600).returncode == 0:
+        if inside(PREFIX + host, "systemctl", "start", AIDE_CHECK, timeout=600).returncode == 0:
             return ""
-        journal = run([*on_host, "journalctl", "-u", AIDE_CHECK, "-o", "cat", "-n", "60"], env=lab_env)
+        journal = inside(PREFIX + host, "journalctl", "-u", AIDE_CHECK, "-o", "cat", "-n", "60")
         return f"{host}: AIDE's daily check found changes\n{journal.stdout}"
 
     kinds = sorted(LAB_HOSTS - {"pg3"})
@@ -125,14 +121,14 @@ def test_aide_finds_nothing_changed_on_the_converged_lab(lab_env):
 def test_an_unknown_timezone_is_refused_before_the_host_changes(lab_env):
     # The zone is looked up in the target's own zoneinfo before /etc/localtime points at it
     # (file_modes refuses a link to nothing) and before /etc/timezone names it.
-    before = run(["podman", "exec", PREFIX + "pg1", "readlink", "/etc/localtime"], env=lab_env).stdout
+    before = inside(PREFIX + "pg1", "readlink", "/etc/localtime").stdout
     rc, out = playbook(lab_env, "groundwork.infra.server", "--limit", "pg1", "-e", "server_timezone=Mars/Olympus")
     assert rc != 0
     refused = "/etc/localtime: /usr/share/zoneinfo/Mars/Olympus does not exist, so no link to it was made"
     assert refused in out, tail(out)
     assert recap(out)["pg1"]["changed"] == 0
-    assert run(["podman", "exec", PREFIX + "pg1", "cat", "/etc/timezone"], env=lab_env).stdout != "Mars/Olympus\n"
-    assert run(["podman", "exec", PREFIX + "pg1", "readlink", "/etc/localtime"], env=lab_env).stdout == before
+    assert inside(PREFIX + "pg1", "cat", "/etc/timezone").stdout != "Mars/Olympus\n"
+    assert inside(PREFIX + "pg1", "readlink", "/etc/localtime").stdout == before
 
 
 @pytest.mark.parametrize("playbook_name", ["groundwork.infra.postgresql", "groundwork.infra.backup"])
@@ -145,16 +141,9 @@ def test_a_cluster_name_that_would_reach_a_shell_is_refused_before_any_host_chan
     assert "lower-case letters, digits, '_' and '-'" in out, tail(out)
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
     for host in ("pg1", "pg2", "pg3"):
-        conf = run(
-            ["podman", "exec", PREFIX + host, "cat", "/etc/postgresql/15/main/conf.d/pgbackrest.conf"], env=lab_env
-        )
+        conf = inside(PREFIX + host, "cat", "/etc/postgresql/15/main/conf.d/pgbackrest.conf")
         assert "touch" not in conf.stdout
-        assert (
-            run(
-                ["podman", "exec", PREFIX + host, "test", "-e", "/tmp/groundwork-hostile-cluster"], env=lab_env
-            ).returncode
-            == 1
-        )
+        assert inside(PREFIX + host, "test", "-e", "/tmp/groundwork-hostile-cluster").returncode == 1
 
 
 @pytest.mark.parametrize(
@@ -175,23 +164,18 @@ def test_hardening_refuses_to_shut_this_run_out(lab_env, extra, message):
 
 def test_lab_admin_can_sudo_on_every_host(lab_env):
     for host in LAB_HOSTS:
-        out = run(
-            ["podman", "exec", PREFIX + host, "runuser", "-u", "labadmin", "--", "sudo", "-n", "id", "-un"], env=lab_env
-        )
+        out = inside(PREFIX + host, "sudo", "-n", "id", "-un", user="labadmin")
         assert out.stdout.strip() == "root", (host, out.stderr)
 
 
 def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
     # site.yml hardens last: a backup now, and WAL pushed now, must pass the nftables rules made
     # for database and repository hosts (the lab's admin network is this machine alone).
-    rules = run(["podman", "exec", PREFIX + "backup1", "nft", "list", "table", "inet", "groundwork"], env=lab_env)
+    rules = inside(PREFIX + "backup1", "nft", "list", "table", "inet", "groundwork")
     assert "policy drop" in rules.stdout, rules.stdout + rules.stderr
     rc, out = playbook(lab_env, "groundwork.infra.backup_now", "-e", "pgbackrest_backup_type=incr")
     assert rc == 0, tail(out)
-    check = run(
-        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=main", "check"],
-        env=lab_env,
-    )
+    check = inside(PREFIX + "pg1", "pgbackrest", "--stanza=main", "check", user="postgres")
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -202,18 +186,12 @@ def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
 def test_a_database_host_cannot_run_what_it_likes_on_the_repository(lab_env, command):
     # pg1's postgres holds a key the repository host accepts: it may open the remotes WAL archiving and
     # restores need, for its own stanza, and nothing else (roles/pgbackrest/files/pgbackrest-gate).
-    result = run(
-        ["podman", "exec", PREFIX + "pg1", "runuser", "-u", "postgres", "--",
-         "ssh", "-o", "BatchMode=yes", f"pgbackrest@{address('backup1')}", command],
-        env=lab_env,
-    )  # fmt: skip
+    result = inside(
+        PREFIX + "pg1", "ssh", "-o", "BatchMode=yes", f"pgbackrest@{address('backup1')}", command, user="postgres"
+    )
     assert result.returncode != 0
     assert "pgbackrest-gate: refused" in result.stderr, result.stdout + result.stderr
-    info = run(
-        ["podman", "exec", PREFIX + "backup1", "runuser", "-u", "pgbackrest", "--",
-         "pgbackrest", "--stanza=main", "info"],
-        env=lab_env,
-    )  # fmt: skip
+    info = inside(PREFIX + "backup1", "pgbackrest", "--stanza=main", "info", user="pgbackrest")
     assert "status: ok" in info.stdout, info.stdout + info.stderr
 
 
@@ -225,18 +203,18 @@ def test_the_backup_play_removes_keys_of_hosts_no_longer_in_the_inventory(lab_en
         "AAAAC3NzaC1lZDI1NTE5AAAAIBm1b0LdO8Fh8mRl0bF0tS9aH2bqv6y9sXk0b1cUu0Xz pgbackrest@gone1"
     )
     keys = "/home/pgbackrest/.ssh/authorized_keys"
-    appended = run(["podman", "exec", PREFIX + "backup1", "sh", "-c", f"echo '{stale}' >> {keys}"], env=lab_env)
+    appended = inside(PREFIX + "backup1", "sh", "-c", f"echo '{stale}' >> {keys}")
     assert appended.returncode == 0, appended.stderr
     rc, out = playbook(lab_env, "groundwork.infra.backup", *PAUSED)
     assert rc == 0, tail(out)
-    left = run(["podman", "exec", PREFIX + "backup1", "cat", keys], env=lab_env).stdout
+    left = inside(PREFIX + "backup1", "cat", keys).stdout
     assert "pgbackrest@gone1" not in left
     assert sorted(re.findall(r"pgbackrest@(\w+)$", left, re.MULTILINE)) == ["pg1", "pg2", "pg3"]
 
 
 def pg_rule(host, lab_env):
     """The firewall's PostgreSQL rule on a host, as nft lists it."""
-    rules = run(["podman", "exec", PREFIX + host, "nft", "list", "table", "inet", "groundwork"], env=lab_env).stdout
+    rules = inside(PREFIX + host, "nft", "list", "table", "inet", "groundwork").stdout
     return next((line for line in rules.splitlines() if '"PostgreSQL"' in line), "")
 
 
@@ -277,7 +255,7 @@ def test_the_firewall_lets_the_cluster_in_when_no_cluster_name_is_set(lab_env, t
             rule = pg_rule(host, lab_env)
             peers = [address(peer) for peer in ("pg1", "pg2", "pg3") if peer != host]
             assert all(admits(rule, peer) for peer in peers), (host, rule)
-        restart = run(["podman", "exec", PREFIX + "pg2", "systemctl", "restart", "postgresql@15-main"], env=lab_env)
+        restart = inside(PREFIX + "pg2", "systemctl", "restart", "postgresql@15-main")
         assert restart.returncode == 0, restart.stderr
         streaming = run(
             ["ansible", "-i", str(ROOT / "inventories" / "lab"), "pg1", "-b", "--become-user", "postgres", "-o",
@@ -357,7 +335,7 @@ REPAIRED = {
 def test_check_mode_predicts_the_repair_of_drift_and_site_yml_does_nothing_it_did_not_predict(lab_env):
     for host, commands in DRIFT.items():
         for command in commands:
-            done = run(["podman", "exec", PREFIX + host, "sh", "-c", command], env=lab_env)
+            done = inside(PREFIX + host, "sh", "-c", command)
             assert done.returncode == 0, (host, command, done.stderr)
     report = groundwork_runner.check(
         "groundwork.infra.site",
@@ -381,7 +359,7 @@ def test_check_mode_predicts_the_repair_of_drift_and_site_yml_does_nothing_it_di
     assert unforeseen == {}, f"changes check mode did not predict: {unforeseen}"
     for host, checks in REPAIRED.items():
         for check in checks:
-            done = run(["podman", "exec", PREFIX + host, "sh", "-c", check], env=lab_env)
+            done = inside(PREFIX + host, "sh", "-c", check)
             assert done.returncode == 0, (host, check, done.stdout, done.stderr)
 
 
@@ -389,11 +367,11 @@ def test_backups_are_refused_with_the_reason_when_a_member_does_not_answer(lab_e
     # pgBackRest's configuration is built from what each member's server says (its data directory,
     # port, socket): a member whose server is down stops the play with psql's own words.
     unit = "postgresql@15-main"
-    assert run(["podman", "exec", PREFIX + "pg3", "systemctl", "stop", unit], env=lab_env).returncode == 0
+    assert inside(PREFIX + "pg3", "systemctl", "stop", unit).returncode == 0
     try:
         rc, out = playbook(lab_env, "groundwork.infra.backup", *PAUSED)
     finally:
-        assert run(["podman", "exec", PREFIX + "pg3", "systemctl", "start", unit], env=lab_env).returncode == 0
+        assert inside(PREFIX + "pg3", "systemctl", "start", unit).returncode == 0
     assert rc != 0
     assert "PostgreSQL does not answer on port 5432 of pg3 (psql: error: connection to server" in out, tail(out)
     assert recap(out)["pg3"]["changed"] == 0, tail(out)
