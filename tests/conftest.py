@@ -8,9 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+import testinfra_nsenter
 import yaml
 from cpu_use import HostsCpu, controller_seconds, machine_seconds
 from harness import ROOT, Figures
+
+testinfra_nsenter.use_for_podman()  # the lab's testinfra checks (test_lab_cluster.py)
 
 # Unit tests import plugin code as Ansible does, as ansible_collections.groundwork.infra.*
 # (.collections links this repository in as groundwork/infra).

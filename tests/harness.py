@@ -125,30 +125,41 @@ def _init_pid(container: str) -> int:
     return int(pid)
 
 
+def entering(container: str, user: str = "root") -> list[str] | None:
+    """The command line that runs what follows it in a running container, as `podman exec` would.
+
+    nsenter into the namespaces of the container's init: a `podman exec` costs about 0.25 CPU-s
+    (podman's start-up, its storage lock, conmon and runc) and half a second on a busy machine,
+    nsenter about 0.01, and the suite looks into its hosts a few thousand times. The command runs
+    with root's capabilities in this machine's cgroup: right for looking at a host and for the
+    faults tests make, not for what a host must run itself (services belong to the container's
+    systemd; `podman exec -d` for the rest). None when the container is not running, or when this
+    is not root (nsenter needs root; rootless podman must exec).
+    """
+    pid = _init_pid(container) if os.geteuid() == 0 else 0
+    if not pid:
+        return None
+    as_user = [] if user == "root" else ["runuser", "-u", user, "--"]
+    return ["nsenter", "--target", str(pid), "--all", "env", "-i", *CONTAINER_ENV, *as_user]
+
+
 def inside(
     container: str, *command: str, user: str = "root", stdin: str | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
-    """A command run in a running container, as `podman exec CONTAINER` runs it; never raises on its exit.
+    """A command run in a running container (see `entering`); never raises on its exit.
 
-    Entered with nsenter into the namespaces of the container's init: a `podman exec` costs about
-    0.25 CPU-s (podman's start-up, its storage lock, conmon and runc), nsenter about 0.01, and the
-    suite checks its hosts a few thousand times. The command runs with root's capabilities in this
-    machine's cgroup: fine for looking at a host and for the faults tests make, not for what a host
-    must run itself (services belong to the container's systemd; `podman exec -d` for the rest).
-    Exit code 125 and podman's words when the container is not running.
+    Exit code 125 and podman's words when the container is not running, 124 when it outlives `timeout`.
     """
-    pid = _init_pid(container) if os.geteuid() == 0 else 0
-    as_user = [] if user == "root" else ["runuser", "-u", user, "--"]
-    if pid:
-        argv = ["nsenter", "--target", str(pid), "--all", "env", "-i", *CONTAINER_ENV, *as_user, *command]
-    elif os.geteuid() == 0:
+    prefix = entering(container, user)
+    if prefix is None and os.geteuid() == 0:
         return subprocess.CompletedProcess(command, 125, "", f"{container}: container is not running")
-    else:  # nsenter needs root; rootless podman still execs
-        argv = ["podman", "exec", "-i", container, *as_user, *command]
+    if prefix is None:
+        prefix = ["podman", "exec", "-i", container, *([] if user == "root" else ["runuser", "-u", user, "--"])]
     try:
         return subprocess.run(
-            argv, input=stdin, capture_output=True, text=True, env=project_env(), timeout=timeout, check=False
-        )
+            [*prefix, *command],
+            input=stdin, capture_output=True, text=True, env=project_env(), timeout=timeout, check=False,
+        )  # fmt: skip
     except subprocess.TimeoutExpired:
         return subprocess.CompletedProcess(command, 124, "", f"{' '.join(command)}: killed after {timeout:.0f} s")
 

@@ -146,8 +146,12 @@ def plan_of(entry: dict) -> Plan:
     return Plan(path=path, before=read(path), after=after)
 
 
-def problems(entries: list[dict]) -> list[str]:
-    """What is wrong with the request itself, found before any file is read or written."""
+def problems(entries: list[dict], check_mode: bool = False) -> list[str]:
+    """What is wrong with the request itself, found before any file is read or written.
+
+    In check mode a missing directory is taken as one an earlier task would have made (a role's
+    directory task reports it would, and makes nothing): the file is reported as new.
+    """
     found = []
     seen: set[str] = set()
     for entry in entries:
@@ -158,7 +162,7 @@ def problems(entries: list[dict]) -> list[str]:
         if entry["state"] == "present":
             if entry["content"] is None:
                 found.append(f"{path}: content is required when state is present")
-            if not os.path.isdir(os.path.dirname(path) or "/"):
+            if not check_mode and not os.path.isdir(os.path.dirname(path) or "/"):
                 found.append(f"{path}: its directory does not exist (create it first)")
         if entry["validate"] and "%s" not in entry["validate"]:
             found.append(f"{path}: validate must contain %s (the path of the copy to check)")
@@ -265,7 +269,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     entries = [entry for entry in module.params["files"] if entry["enabled"]]
-    found = problems(entries)
+    found = problems(entries, module.check_mode)
     if found:
         module.fail_json(msg="; ".join(found))
     plans = [plan_of(entry) for entry in entries]

@@ -136,3 +136,14 @@ def test_a_bad_monitoring_input_is_refused_before_any_exporter_is_installed(empt
     assert "secret-token" not in out
     assert "TASK [groundwork.infra.exporters" not in out
     assert all(counters["changed"] == 0 for counters in recap(out).values()), recap(out)
+
+
+def test_a_schedule_systemd_cannot_read_is_refused_before_the_host_changes(empty_lab_env):
+    # A timer whose OnCalendar systemd cannot read never runs, and says so only in the journal.
+    schedules = {"hardening_chkrootkit_schedule": "every second tuesday", "hardening_aide_check_schedule": "03:30"}
+    rc, out = playbook(empty_lab_env, "groundwork.infra.hardening", "--limit", "restore1", "-e", json.dumps(schedules))
+    assert rc != 0
+    flat = " ".join(out.split())
+    assert 'Nothing was changed on restore1: systemd cannot read "every second tuesday"' in flat, tail(out)
+    assert "(hardening_chkrootkit_schedule; see systemd.time(7))" in flat, tail(out)
+    assert recap(out)["restore1"]["changed"] == 0

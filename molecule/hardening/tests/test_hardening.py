@@ -322,5 +322,15 @@ def test_chkrootkit_findings_go_to_the_journal_without_mail(host):
 
 
 @BY_NAME
+def test_chkrootkit_scans_at_the_scheduled_time_not_after_boot(host):
+    # Debian's timer scans 30 minutes after every boot; the role's schedule (daily) replaces that.
+    timer = host.run("systemctl show chkrootkit.timer -p TimersMonotonic -p TimersCalendar -p ActiveState").stdout
+    assert "OnBootUSec" not in timer, timer
+    assert "OnUnitActiveUSec" not in timer, timer
+    assert "OnCalendar=*-*-* 00:00:00" in timer, timer
+    assert "ActiveState=active" in timer, timer
+
+
+@BY_NAME
 def test_clear_text_login_clients_are_gone(host):
     assert not host.package("telnet").is_installed

@@ -116,6 +116,14 @@ def test_a_bad_request_is_refused_before_anything_is_read_or_written(tmp_path, c
     assert list(tmp_path.iterdir()) == []
 
 
+def test_check_mode_reports_a_file_whose_directory_an_earlier_task_would_make(tmp_path, capsys):
+    # A role adding a drop-in: its directory task runs before, in check mode making nothing.
+    path = tmp_path / "chkrootkit.timer.d" / "70-groundwork.conf"
+    result = run(capsys, [{"path": str(path), "content": "[Timer]\n"}], check_mode=True)
+    assert result["changed_files"] == [str(path)]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_same_path_twice_is_refused(tmp_path, capsys):
     entry = {"path": str(tmp_path / "x.conf"), "content": "x"}
     assert "is given twice" in run(capsys, [entry, entry])["msg"]
