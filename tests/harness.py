@@ -139,8 +139,11 @@ def entering(container: str, user: str = "root") -> list[str] | None:
     pid = _init_pid(container) if os.geteuid() == 0 else 0
     if not pid:
         return None
-    as_user = [] if user == "root" else ["runuser", "-u", user, "--"]
-    return ["nsenter", "--target", str(pid), "--all", "env", "-i", *CONTAINER_ENV, *as_user]
+    return ["nsenter", "--target", str(pid), "--all", "env", "-i", *CONTAINER_ENV, *_as_user(user)]
+
+
+def _as_user(user: str) -> list[str]:
+    return [] if user == "root" else ["runuser", "-u", user, "--"]
 
 
 def inside(
@@ -154,7 +157,7 @@ def inside(
     if prefix is None and os.geteuid() == 0:
         return subprocess.CompletedProcess(command, 125, "", f"{container}: container is not running")
     if prefix is None:
-        prefix = ["podman", "exec", "-i", container, *([] if user == "root" else ["runuser", "-u", user, "--"])]
+        prefix = ["podman", "exec", "-i", container, *_as_user(user)]
     try:
         return subprocess.run(
             [*prefix, *command],
