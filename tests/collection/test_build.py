@@ -78,6 +78,7 @@ def test_installed_role_documents_its_inputs(installed):
         ("inventory", "ec2", "strict_tags"),
         ("inventory", "rds", "strict_tags"),
         ("connection", "podman_exec", "pipelining"),
+        ("connection", "podman_exec", "nsenter"),
         ("inventory", "ec2", "groundwork:roles"),
     ],
 )
