@@ -217,7 +217,8 @@ def _nsentered(init: dict, command: list[str], in_data: bytes | None) -> tuple[i
         for limit in init["ulimits"]
     ]
     join = 'for pair in $1; do echo $$ 2>/dev/null >"${pair%%|*}" || echo $$ >"${pair#*|}" || exit 125; done'
-    joining = ["sh", "-c", f'{join}; shift; exec "$@"', "sh", " ".join(procs)]
+    # runc's umask, not the caller's.
+    joining = ["sh", "-c", f'{join}; shift; umask 022; exec "$@"', "sh", " ".join(procs)]
     process = subprocess.Popen(
         [*joining, "prlimit", *limits, "--", *argv, *command],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

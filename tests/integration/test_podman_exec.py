@@ -2,7 +2,7 @@
 
 The Molecule scenarios run every task this way (about 0.02 CPU-s a task instead of 0.25), so what a
 role meets there must be what `podman exec` gives: the container's cgroups (a process a task leaves
-behind is stopped with the container), its capabilities, resource limits, working directory,
+behind is stopped with the container), its capabilities, resource limits, umask, working directory,
 environment. (A task as another user goes through podman exec.)
 """
 
@@ -15,7 +15,7 @@ CONTAINER = "gw-podman-exec-test"
 IMAGE = "localhost/groundwork-debian:12"
 PROBE = (
     "cat /proc/self/cgroup; grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status; ulimit -n; ulimit -Hn;"
-    " pwd; env | grep -v '^PWD=' | sort; id; hostname"
+    " umask; pwd; env | grep -v '^PWD=' | sort; id; hostname"
 )
 
 
