@@ -10,8 +10,26 @@ import json
 import re
 
 import pytest
-from harness import recap, tail
-from lab import playbook, playbook_with_extra_inventory
+from harness import ROOT, inside, recap, run, tail
+from lab import EMPTY_PREFIX, LAB_HOSTS, playbook, playbook_with_extra_inventory
+
+
+# What `scripts/lab up` makes of any lab, this one too: so they run here, beside the converged lab's chain.
+def test_lab_status_shows_every_host_running(empty_lab_env):
+    status = run([str(ROOT / "scripts" / "lab"), "status"], env=empty_lab_env)
+    rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:]}
+    assert set(rows) == LAB_HOSTS
+    for host, row in rows.items():
+        assert row[1] == "running", (host, row)
+        assert row[2] in ("running", "degraded"), (host, row)
+
+
+def test_the_lab_is_reached_over_ssh_as_its_admin(empty_lab_env):
+    # As real hosts are: sshd, the admin's key, sudo; not `podman exec` as root.
+    result = run(["ansible", "-i", str(ROOT / "inventories" / "lab"), "all", "-a", "id -un"], env=empty_lab_env)
+    assert result.returncode == 0, tail(result.stdout + result.stderr)
+    for host in LAB_HOSTS:
+        assert f"{host} | CHANGED | rc=0 >>\nlabadmin\n" in result.stdout, result.stdout
 
 
 def test_wrongly_typed_variable_fails_before_any_task(empty_lab_env):
@@ -147,3 +165,32 @@ def test_a_schedule_systemd_cannot_read_is_refused_before_the_host_changes(empty
     assert 'Nothing was changed on restore1: systemd cannot read "every second tuesday"' in flat, tail(out)
     assert "(hardening_chkrootkit_schedule; see systemd.time(7))" in flat, tail(out)
     assert recap(out)["restore1"]["changed"] == 0
+
+
+@pytest.mark.parametrize("playbook_name", ["groundwork.infra.postgresql", "groundwork.infra.backup"])
+def test_a_cluster_name_that_would_reach_a_shell_is_refused_before_any_host_changes(empty_lab_env, playbook_name):
+    # The name is the pgBackRest stanza in archive_command, which PostgreSQL runs through /bin/sh.
+    hostile = "main$(touch /tmp/groundwork-hostile-cluster)"
+    rc, out = playbook(empty_lab_env, playbook_name, "-e", json.dumps({"groundwork_pg_cluster": hostile}))
+    assert rc != 0
+    assert repr(hostile) in out or json.dumps(hostile) in out, tail(out)
+    assert "lower-case letters, digits, '_' and '-'" in out, tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+    for host in ("pg1", "pg2", "pg3"):
+        assert inside(EMPTY_PREFIX + host, "test", "-e", "/tmp/groundwork-hostile-cluster").returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"hardening_firewall_admin_networks": ["192.0.2.0/24"]}, "which the new firewall would not let SSH in from"),
+        ({"hardening_ssh_allow_groups": ["wheel"]}, "this run logs in as labadmin (groups:"),
+    ],
+    ids=["controller-outside-admin-networks", "admin-not-in-allowgroups"],
+)
+def test_hardening_refuses_to_shut_this_run_out(empty_lab_env, extra, message):
+    rc, out = playbook(empty_lab_env, "groundwork.infra.hardening", "-e", json.dumps(extra))
+    assert rc != 0
+    assert message in " ".join(out.split()), tail(out)
+    assert "Nothing was changed on pg3" in out
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
