@@ -85,20 +85,23 @@ vendor_collections() {
   ln -sfn "$GROUNDWORK_ROOT" "$target/groundwork/infra"
 }
 
-# The S3 backup scenario runs moto server inside a Debian 12 container (on its loopback), which
-# has no PyPI: its wheels are fetched here, for that container's Python (3.11, like ours).
+# The S3 backup scenario runs moto server inside a Debian container, which has no PyPI: its wheels
+# are fetched here, for Debian 12's Python (3.11) and Debian 13's (3.13). Compiled modules carry
+# their Python version in their file names, so both sets unpack side by side into one directory.
 fetch_moto_wheels() {
   local wheels=.cache/wheels/moto-s3 stamp=.cache/wheels/moto-s3/.groundwork-moto
-  local want
-  want=$(grep -E '^moto==' constraints-dev.txt)
+  local want python
+  want="$(grep -E '^moto==' constraints-dev.txt) for 3.11 3.13"
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "moto wheels for the S3 scenario present"
     return
   fi
   rm -rf "$wheels" && mkdir -p "$wheels"
-  .venv/bin/python -m pip download -q -d "$wheels" --only-binary=:all: --python-version 3.11 \
-    --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform any \
-    "moto[s3]" flask flask-cors -c constraints-dev.txt
+  for python in 3.11 3.13; do
+    .venv/bin/python -m pip download -q -d "$wheels" --only-binary=:all: --python-version "$python" \
+      --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform any \
+      "moto[s3]" flask flask-cors -c constraints-dev.txt
+  done
   echo "$want" >"$stamp"
 }
 

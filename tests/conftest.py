@@ -144,7 +144,7 @@ LAB_MODULES = (
 LONGEST_FIRST = (
     "lab",
     "molecule:hardening",
-    "molecule:pgbackrest_s3",
+    "molecule:cluster_debian13",
 )
 
 

@@ -87,20 +87,20 @@ def test_verify(converged: str, figures: Figures) -> None:
 
 
 # Without a repository host, on S3: the primary takes the backup and runs the scratch server itself.
-S3 = pytest.mark.parametrize("converged", ["pgbackrest_s3"], indirect=True)
+S3 = pytest.mark.parametrize("converged", ["cluster_debian13"], indirect=True)
 
 
 @S3
 def test_backup_now_and_verify_backup_without_a_repository_host(converged: str, tmp_path: Path) -> None:
-    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "pgbackrest_s3" / "molecule.yml")
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "cluster_debian13" / "molecule.yml")
     rc, out = inventory.playbook("backup_now", "-e", "pgbackrest_backup_type=diff")
     assert rc == 0, tail(out)
     assert "main: took " in said(out)
     assert "(diff, " in said(out)
-    sql("gw-pgs3", "CREATE TABLE s3_ledger AS SELECT g AS id FROM generate_series(1, 5000) g")
+    sql("gw-c13", "CREATE TABLE s3_ledger AS SELECT g AS id FROM generate_series(1, 5000) g")
     rc, out = inventory.playbook("verify_backup", "-e", json.dumps({"pgbackrest_verify_tables": ["s3_ledger"]}))
     assert rc == 0, tail(out)
-    assert "restored on gw-pgs3 up to restore point" in said(out)
+    assert "restored on gw-c13 up to restore point" in said(out)
     assert "restores, and the restored data matches the primary" in said(out)
     assert "tables (name|rows|md5), restored: s3_ledger|5000|" in said(out)
 

@@ -1,5 +1,5 @@
-"""Monitoring on Debian 13: every target up over TLS, and every metric the rule pack reads from the
-exporters (pgBackRest's come from the pgbackrest role's script, not from Debian) in a real scrape."""
+"""Monitoring on Debian 13: every target up over TLS, and every metric the rule pack and dashboards read,
+pgBackRest's among them, in a real scrape."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import testinfra
 sys.path.insert(0, os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests"))
 from promql import dashboard_metrics, rule_pack_metrics
 
-HOST = testinfra.get_host("podman://gw-mon")
+HOST = testinfra.get_host("podman://gw-c13")
 # Prometheus's API, from the host itself, over TLS (the cluster CA) with the scrape password.
 ASK = (
     "import base64, json, socket, ssl, sys, urllib.request;"
@@ -45,7 +45,9 @@ def test_every_target_is_up_over_tls():
 
 
 def test_the_exporters_metrics_the_rules_and_dashboards_read_are_in_debian_13s_scrape():
-    read = {name for name in rule_pack_metrics() | dashboard_metrics() if not name.startswith("pgbackrest_")}
+    # pgBackRest's come from the pgbackrest role's script on the primary, which takes the backups here;
+    # a schedule interval only from a repeating schedule (this scenario's are single far dates).
+    read = (rule_pack_metrics() | dashboard_metrics()) - {"pgbackrest_backup_schedule_interval_seconds"}
     known = set(prometheus("/api/v1/label/__name__/values"))
     assert read - known == set(), "metrics the rules or dashboards read that Debian 13's exporters do not give"
 

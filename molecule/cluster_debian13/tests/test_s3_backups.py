@@ -1,13 +1,15 @@
-"""Backups to S3 (moto server on the host's loopback, over TLS): stanza, backup and WAL in the bucket, encrypted."""
+"""Backups to S3 without a repository host (moto server on the primary, over TLS): stanza, backup and WAL in the
+bucket, encrypted; the replica holds the same configuration and backs up only if it becomes the primary."""
 
 import json
 
 import testinfra
 
-HOST = testinfra.get_host("podman://gw-pgs3")
+HOST = testinfra.get_host("podman://gw-c13")
+REPLICA = testinfra.get_host("podman://gw-c13-replica")
 BUCKET = "groundwork-backups"
 LIST = (
-    "import boto3, botocore.config, json; s3 = boto3.client('s3', endpoint_url='https://s3.groundwork.test',"
+    "import boto3, botocore.config, json; s3 = boto3.client('s3', endpoint_url='https://gw-c13',"
     " region_name='eu-west-1', verify='/etc/ssl/groundwork-test-s3/ca.crt', aws_access_key_id='k',"
     " aws_secret_access_key='s', config=botocore.config.Config(s3={'addressing_style': 'path'}));"
     f" print(json.dumps([o['Key'] for o in s3.list_objects_v2(Bucket='{BUCKET}').get('Contents', [])]))"
@@ -62,3 +64,13 @@ def test_schedules_reach_the_timers_as_written():
     assert "OnCalendar=2099-01-04 01:00:00" in full_timer
     incr_timer = HOST.file("/etc/systemd/system/pgbackrest-main-incr.timer").content_string
     assert "OnCalendar=2099-01-05 02:30:00" in incr_timer  # given as a YAML timestamp
+
+
+def test_the_replica_reads_the_repository_and_its_backups_wait_until_it_is_the_primary():
+    info = REPLICA.run("runuser -u postgres -- pgbackrest --stanza=main info --output=json")
+    assert info.rc == 0, info.stderr
+    backups = len(json.loads(info.stdout)[0]["backup"])
+    started = REPLICA.run("systemctl start pgbackrest-main-incr.service")
+    assert started.rc == 0, started.stderr
+    assert REPLICA.run("systemctl show -P Result pgbackrest-main-incr.service").stdout.strip() == "exec-condition"
+    assert len(json.loads(pgbackrest("info", "--output=json"))[0]["backup"]) == backups
