@@ -10,7 +10,6 @@ as the playbooks tell the operator to.
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 import subprocess
@@ -20,10 +19,6 @@ from pathlib import Path
 import lab
 import psycopg
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from harness import Figures, inside, project_env, recap, run, said, tail, warnings_in
 from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
@@ -274,129 +269,6 @@ def test_failover_refuses_a_primary_nobody_can_fence(inventory: LabInventory, tm
     # Power back: pg1 is the primary it was, and both replicas stream from it again.
     lab.container("start", "pg1")
     both_replicas_stream_from(inventory, "pg1")
-
-
-def test_a_certificate_about_to_expire_is_reissued_and_replicas_verify_it(inventory: LabInventory) -> None:
-    # pg1's certificate, as the cluster CA would have issued it 820 days ago: 5 days left.
-    server_crt = "/etc/postgresql/15/main/tls/server.crt"
-    ca_dir = lab.ROOT / ".cache" / "lab" / "pki"
-    ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
-    ca_crt = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
-    current = x509.load_pem_x509_certificate(on("pg1", "cat", server_crt).encode())
-    now = datetime.datetime.now(datetime.UTC)
-    expiring = x509.CertificateBuilder(
-        subject_name=current.subject,
-        issuer_name=ca_crt.subject,
-        public_key=current.public_key(),
-        serial_number=x509.random_serial_number(),
-        not_valid_before=now - datetime.timedelta(days=820),
-        not_valid_after=now + datetime.timedelta(days=5),
-        extensions=list(current.extensions),
-    ).sign(ca_key, hashes.SHA256())
-    pem = expiring.public_bytes(serialization.Encoding.PEM).decode()
-    assert inside(lab.PREFIX + "pg1", "tee", server_crt, stdin=pem).returncode == 0
-    on("pg1", "systemctl", "reload", "postgresql@15-main")
-
-    rc, out = inventory.playbook("postgresql")
-    assert rc == 0, tail(out)
-    assert set(unchanged(out)) == {"pg1"}, tail(out)
-    renewed = x509.load_pem_x509_certificate(on("pg1", "cat", server_crt).encode())
-    assert renewed.not_valid_after_utc > now + datetime.timedelta(days=800)
-    assert renewed.public_key() == current.public_key()
-
-    # The replicas connect again and verify the new certificate.
-    sql("pg1", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
-    both_replicas_stream_from(inventory, "pg1")
-    assert sql("pg1", "SELECT count(*) FROM pg_stat_replication JOIN pg_stat_ssl USING (pid) WHERE ssl") == "2"
-    for standby in lab.STANDBYS:
-        assert "sslmode=verify-full" in sql(standby, "SELECT conninfo FROM pg_stat_wal_receiver")
-
-
-def test_a_ca_about_to_expire_is_rotated_while_replicas_keep_verifying(inventory: LabInventory) -> None:
-    # The lab's CA as if made ten years ago, 10 days left; every member's certificate signed by it, and
-    # every member trusting it alone, as the role left them back then.
-    ca_dir = lab.ROOT / ".cache" / "lab" / "pki"
-    now = datetime.datetime.now(datetime.UTC)
-    old_key = ec.generate_private_key(ec.SECP384R1())
-    old_ca = issue(old_key.public_key(), CA_NAME, old_key, now - datetime.timedelta(days=3640), days=3650, ca=True)
-    old_pem = old_ca.public_bytes(serialization.Encoding.PEM).decode()
-    (ca_dir / "ca.key").write_bytes(
-        old_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    (ca_dir / "ca.crt").write_text(old_pem)
-    for host in lab.MEMBERS:
-        current = x509.load_pem_x509_certificate(on(host, "cat", f"{TLS_DIR}/server.crt").encode())
-        server = issue(current.public_key(), current.subject, old_key, now, days=300, like=current)
-        put(host, f"{TLS_DIR}/server.crt", server.public_bytes(serialization.Encoding.PEM).decode())
-        put(host, f"{TLS_DIR}/ca.crt", old_pem)
-        on(host, "systemctl", "reload", "postgresql@15-main")
-    sql("pg1", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
-    both_replicas_stream_from(inventory, "pg1")
-
-    rc, out = inventory.playbook("postgresql")
-    assert rc == 0, tail(out)
-    assert set(unchanged(out)) == set(lab.MEMBERS), tail(out)
-    new_ca = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
-    assert new_ca.not_valid_after_utc > now + datetime.timedelta(days=3000)
-    assert (ca_dir / "ca-previous.crt").read_text() == old_pem
-    for host in lab.MEMBERS:
-        trusted = x509.load_pem_x509_certificates(on(host, "cat", f"{TLS_DIR}/ca.crt").encode())
-        assert {c.fingerprint(hashes.SHA256()) for c in trusted} == {
-            new_ca.fingerprint(hashes.SHA256()),
-            old_ca.fingerprint(hashes.SHA256()),
-        }, host
-        x509.load_pem_x509_certificate(on(host, "cat", f"{TLS_DIR}/server.crt").encode()).verify_directly_issued_by(
-            new_ca
-        )
-
-    # The replicas connect again and verify the certificates of the new CA; a second run changes nothing.
-    sql("pg1", "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
-    both_replicas_stream_from(inventory, "pg1")
-    assert sql("pg1", "SELECT count(*) FROM pg_stat_replication JOIN pg_stat_ssl USING (pid) WHERE ssl") == "2"
-    rc, out = inventory.playbook("postgresql")
-    assert rc == 0, tail(out)
-    assert unchanged(out) == {}, tail(out)
-
-
-TLS_DIR = "/etc/postgresql/15/main/tls"
-CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "groundwork PostgreSQL CA")])
-
-
-def issue(
-    public_key: ec.EllipticCurvePublicKey,
-    subject: x509.Name,
-    ca_key: ec.EllipticCurvePrivateKey,
-    not_before: datetime.datetime,
-    *,
-    days: int,
-    ca: bool = False,
-    like: x509.Certificate | None = None,
-) -> x509.Certificate:
-    """A certificate as the cluster CA issues them: the CA itself, or a server's like one it has."""
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(CA_NAME)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + datetime.timedelta(days=days))
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-    )
-    if ca:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    for extension in like.extensions if like else []:
-        if not isinstance(extension.value, x509.AuthorityKeyIdentifier):
-            builder = builder.add_extension(extension.value, critical=extension.critical)
-    return builder.sign(ca_key, hashes.SHA256())
-
-
-def put(host: str, path: str, text: str) -> None:
-    written = inside(lab.PREFIX + host, "tee", path, stdin=text)
-    assert written.returncode == 0, (host, path, written.stderr)
 
 
 def slot(host: str, name: str) -> dict[str, str]:

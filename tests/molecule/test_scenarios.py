@@ -5,6 +5,7 @@ Each scenario's steps share its instances (class scope); destroy runs whatever h
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Iterator
@@ -12,7 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import ROOT, Figures, project_env, recap, run, said, sql, tail, warnings_in
+from cluster_ca import CA_NAME, issue
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from harness import ROOT, Figures, inside, on, project_env, recap, run, said, sql, tail, warnings_in
 from scenario_hosts import ScenarioInventory
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -86,7 +91,7 @@ def test_verify(converged: str, figures: Figures) -> None:
         assert expected in " ".join(figures.lines()), f"{converged} must report {expected}"
 
 
-# Without a repository host, on S3: the primary takes the backup and runs the scratch server itself.
+# Drills on the Debian 13 cluster's instances, after its scenario's steps.
 S3 = pytest.mark.parametrize("converged", ["cluster_debian13"], indirect=True)
 
 
@@ -103,6 +108,109 @@ def test_backup_now_and_verify_backup_without_a_repository_host(converged: str, 
     assert "restored on gw-c13 up to restore point" in said(out)
     assert "restores, and the restored data matches the primary" in said(out)
     assert "tables (name|rows|md5), restored: s3_ledger|5000|" in said(out)
+
+
+# The cluster CA's drills, on the same Debian 13 cluster: a server certificate and then the CA itself
+# about to expire, renewed by postgresql.yml while the replica keeps verifying its primary.
+DEBIAN_13 = ROOT / "molecule" / "cluster_debian13"
+PRIMARY, REPLICA = "gw-c13", "gw-c13-replica"
+CA_DIR = ROOT / ".cache" / "molecule-cluster-debian13" / "pki"
+
+
+def version() -> str:
+    """PostgreSQL's major version on the cluster: Debian 13's."""
+    return on(PRIMARY, "ls", "/etc/postgresql")
+
+
+def tls_dir() -> str:
+    return f"/etc/postgresql/{version()}/main/tls"
+
+
+def put(host: str, path: str, text: str) -> None:
+    written = inside(host, "tee", path, stdin=text)
+    assert written.returncode == 0, (host, path, written.stderr)
+
+
+def reload_postgresql(host: str) -> None:
+    on(host, "systemctl", "reload", f"postgresql@{version()}-main")
+
+
+def changed_hosts(out: str) -> set[str]:
+    return {host for host, counts in recap(out).items() if counts["changed"] or counts["failed"]}
+
+
+def replica_verifies_the_primary_again() -> None:
+    """The replica's connection dropped, then back: it streams over TLS with verify-full (fails after 60 s)."""
+    sql(PRIMARY, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
+    streaming = (
+        "SELECT count(*) FROM pg_stat_replication JOIN pg_stat_ssl USING (pid) WHERE ssl AND state = 'streaming'"
+    )
+    deadline = time.monotonic() + 60
+    while sql(PRIMARY, streaming) != "1":
+        assert time.monotonic() < deadline, "the replica did not stream again over TLS"
+        time.sleep(1)
+    assert "sslmode=verify-full" in sql(REPLICA, "SELECT conninfo FROM pg_stat_wal_receiver")
+
+
+@S3
+def test_a_certificate_about_to_expire_is_reissued_and_the_replica_verifies_it(converged: str, tmp_path: Path) -> None:
+    # The primary's certificate, as the cluster CA would have issued it 820 days ago: 5 days left.
+    server_crt = f"{tls_dir()}/server.crt"
+    ca_key = serialization.load_pem_private_key((CA_DIR / "ca.key").read_bytes(), password=None)
+    current = x509.load_pem_x509_certificate(on(PRIMARY, "cat", server_crt).encode())
+    now = datetime.datetime.now(datetime.UTC)
+    issued = now - datetime.timedelta(days=820)
+    expiring = issue(current.public_key(), current.subject, ca_key, issued, days=825, like=current)
+    put(PRIMARY, server_crt, expiring.public_bytes(serialization.Encoding.PEM).decode())
+    reload_postgresql(PRIMARY)
+
+    rc, out = ScenarioInventory(tmp_path, DEBIAN_13 / "molecule.yml").playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert changed_hosts(out) == {PRIMARY}, tail(out)
+    renewed = x509.load_pem_x509_certificate(on(PRIMARY, "cat", server_crt).encode())
+    assert renewed.not_valid_after_utc > now + datetime.timedelta(days=800)
+    assert renewed.public_key() == current.public_key()
+    replica_verifies_the_primary_again()
+
+
+@S3
+def test_a_ca_about_to_expire_is_rotated_while_the_replica_keeps_verifying(converged: str, tmp_path: Path) -> None:
+    # The CA as if made ten years ago, 10 days left; every member's certificate signed by it, and
+    # every member trusting it alone, as the role left them back then.
+    tls = tls_dir()
+    now = datetime.datetime.now(datetime.UTC)
+    old_key = ec.generate_private_key(ec.SECP384R1())
+    old_ca = issue(old_key.public_key(), CA_NAME, old_key, now - datetime.timedelta(days=3640), days=3650, ca=True)
+    old_pem = old_ca.public_bytes(serialization.Encoding.PEM).decode()
+    pkcs8, unencrypted = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    (CA_DIR / "ca.key").write_bytes(old_key.private_bytes(serialization.Encoding.PEM, pkcs8, unencrypted))
+    (CA_DIR / "ca.crt").write_text(old_pem)
+    for host in (PRIMARY, REPLICA):
+        current = x509.load_pem_x509_certificate(on(host, "cat", f"{tls}/server.crt").encode())
+        server = issue(current.public_key(), current.subject, old_key, now, days=300, like=current)
+        put(host, f"{tls}/server.crt", server.public_bytes(serialization.Encoding.PEM).decode())
+        put(host, f"{tls}/ca.crt", old_pem)
+        reload_postgresql(host)
+    replica_verifies_the_primary_again()
+
+    inventory = ScenarioInventory(tmp_path, DEBIAN_13 / "molecule.yml")
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert changed_hosts(out) == {PRIMARY, REPLICA}, tail(out)
+    new_ca = x509.load_pem_x509_certificate((CA_DIR / "ca.crt").read_bytes())
+    assert new_ca.not_valid_after_utc > now + datetime.timedelta(days=3000)
+    assert (CA_DIR / "ca-previous.crt").read_text() == old_pem
+    for host in (PRIMARY, REPLICA):
+        trusted = x509.load_pem_x509_certificates(on(host, "cat", f"{tls}/ca.crt").encode())
+        fingerprints = {certificate.fingerprint(hashes.SHA256()) for certificate in trusted}
+        assert fingerprints == {new_ca.fingerprint(hashes.SHA256()), old_ca.fingerprint(hashes.SHA256())}, host
+        x509.load_pem_x509_certificate(on(host, "cat", f"{tls}/server.crt").encode()).verify_directly_issued_by(new_ca)
+
+    # The replica connects again and verifies the certificates of the new CA; a second run changes nothing.
+    replica_verifies_the_primary_again()
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert changed_hosts(out) == set(), tail(out)
 
 
 def test_scenario_dirs_exist() -> None:
