@@ -65,6 +65,11 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return totals
 
 
+def changed_or_failed(output: str) -> dict[str, int]:
+    """The hosts whose recap shows a change or a failure, with their changed count ({} when nothing did)."""
+    return {host: counts["changed"] for host, counts in recap(output).items() if counts["changed"] or counts["failed"]}
+
+
 TASK_HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:\S+ : )?(?P<task>.*)\] \**$")
 CHANGED_LINE = re.compile(r"^changed: \[(?P<host>[^\]\s]+)")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import lab
 import psycopg
 import pytest
-from harness import Figures, inside, project_env, recap, run, said, tail, warnings_in
+from harness import Figures, changed_or_failed, inside, project_env, recap, run, said, tail, warnings_in
 from lab import PAUSED, LabInventory, PrimarySampler, Writer, app_conninfo, on, rows_on, sql
 
 pytestmark = pytest.mark.in_sequence
@@ -32,10 +32,6 @@ def inventory(converged_lab: dict[str, str]) -> LabInventory:
     drill = LabInventory(converged_lab)
     drill.write(primary="pg1")
     return drill
-
-
-def unchanged(out: str) -> dict[str, int]:
-    return {host: c["changed"] for host, c in recap(out).items() if c["changed"] or c["failed"]}
 
 
 def test_a_switchover_is_refused_while_the_primary_cannot_archive(inventory: LabInventory) -> None:
@@ -55,7 +51,7 @@ def test_a_switchover_is_refused_while_the_primary_cannot_archive(inventory: Lab
     assert rc != 0
     assert "pg1 did not archive WAL file" in said(out), tail(out)
     assert "Nothing was changed" in said(out)
-    assert unchanged(out) == {"pg1": 0}, tail(out)
+    assert changed_or_failed(out) == {"pg1": 0}, tail(out)
     assert not [sample for sample in sampler.samples if set(sample) - {"pg1"}], "a replica was promoted"
     assert writer.in_doubt == set(), "pg1 cut its clients off"
     assert set(writer.acknowledged) - rows_on(app_conninfo(["pg1"])) == set()
@@ -123,7 +119,7 @@ def test_stale_inventory_is_refused_before_any_change(inventory: LabInventory) -
     rc, out = inventory.playbook("postgresql")
     assert rc != 0
     assert "The inventory makes pg1 the primary of cluster main, but it runs as a standby" in said(out)
-    assert unchanged(out) == {"pg1": 0}
+    assert changed_or_failed(out) == {"pg1": 0}
 
 
 def test_inventory_edited_after_switchover_matches_the_cluster(inventory: LabInventory) -> None:
@@ -131,7 +127,7 @@ def test_inventory_edited_after_switchover_matches_the_cluster(inventory: LabInv
     inventory.write(primary="pg2")
     rc, out = inventory.playbook("postgresql")
     assert rc == 0, tail(out)
-    assert unchanged(out) == {}, tail(out)
+    assert changed_or_failed(out) == {}, tail(out)
 
 
 def both_replicas_stream_from(inventory: LabInventory, primary: str) -> None:
@@ -235,7 +231,7 @@ def test_failover_fences_a_primary_whose_postgresql_died(inventory: LabInventory
         connection.execute("INSERT INTO drill SELECT max(id) + 1 FROM drill")
     rc, out = inventory.playbook("postgresql")
     assert rc == 0, tail(out)
-    assert unchanged(out) == {}, tail(out)
+    assert changed_or_failed(out) == {}, tail(out)
     # Whole again: one primary, both replicas streaming through their slots with nothing left to replay.
     both_replicas_stream_from(inventory, new)
     for standby in set(lab.MEMBERS) - {new}:
@@ -378,7 +374,7 @@ def test_backup_yml_changes_nothing_on_the_converged_lab(inventory: LabInventory
     # backup.yml's second run (site.yml's first run set the same, paused, schedules).
     rc, out = inventory.playbook("backup", *PAUSED)
     assert rc == 0, tail(out)
-    assert unchanged(out) == {}, tail(out)
+    assert changed_or_failed(out) == {}, tail(out)
 
 
 def test_point_in_time_restore_holds_exactly_the_rows_of_that_time(inventory: LabInventory, figures: Figures) -> None:
@@ -417,7 +413,7 @@ def test_restore_over_the_running_primary_is_refused_and_changes_nothing(invento
     assert rc != 0
     assert f"{lab.PRIMARY} holds live PostgreSQL data (/var/lib/postgresql/15/main" in said(out), tail(out)
     assert "the primary of cluster main). A restore there would replace it, so nothing was changed." in said(out)
-    assert unchanged(out) == {lab.PRIMARY: 0}, tail(out)
+    assert changed_or_failed(out) == {lab.PRIMARY: 0}, tail(out)
     assert sql(lab.PRIMARY, "SELECT pg_is_in_recovery()") == "f"
     assert sql(lab.PRIMARY, LEDGER) == before
 
@@ -484,7 +480,7 @@ def test_a_schedule_systemd_cannot_read_is_refused_before_any_change(inventory: 
     rc, out = inventory.playbook("backup", "-e", json.dumps(request))
     assert rc != 0
     assert "systemd cannot read the schedule of full (see `man systemd.time`" in said(out), tail(out)
-    assert unchanged(out) == {lab.REPO: 0}, tail(out)
+    assert changed_or_failed(out) == {lab.REPO: 0}, tail(out)
     assert lab.on(lab.REPO, "cat", timer) == before
 
 

@@ -17,7 +17,7 @@ from cluster_ca import CA_NAME, issue
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from harness import ROOT, Figures, inside, on, project_env, recap, run, said, sql, tail, warnings_in
+from harness import ROOT, Figures, changed_or_failed, inside, on, project_env, recap, run, said, sql, tail, warnings_in
 from scenario_hosts import ScenarioInventory
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -75,7 +75,7 @@ def test_check_mode_on_converged_hosts_reports_no_change(converged: str) -> None
     assert rc == 0, tail(out)
     counters = recap(out)
     assert counters, f"no PLAY RECAP in check output:\n{tail(out)}"
-    changed = {host: c["changed"] for host, c in counters.items() if c["changed"] or c["failed"]}
+    changed = changed_or_failed(out)
     assert not changed, f"check mode predicts changes on a converged host: {changed}\n{tail(out)}"
 
 
@@ -135,10 +135,6 @@ def reload_postgresql(host: str) -> None:
     on(host, "systemctl", "reload", f"postgresql@{version()}-main")
 
 
-def changed_hosts(out: str) -> set[str]:
-    return {host for host, counts in recap(out).items() if counts["changed"] or counts["failed"]}
-
-
 def replica_verifies_the_primary_again() -> None:
     """The replica's connection dropped, then back: it streams over TLS with verify-full (fails after 60 s)."""
     sql(PRIMARY, "SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
@@ -166,7 +162,7 @@ def test_a_certificate_about_to_expire_is_reissued_and_the_replica_verifies_it(c
 
     rc, out = ScenarioInventory(tmp_path, DEBIAN_13 / "molecule.yml").playbook("postgresql")
     assert rc == 0, tail(out)
-    assert changed_hosts(out) == {PRIMARY}, tail(out)
+    assert set(changed_or_failed(out)) == {PRIMARY}, tail(out)
     renewed = x509.load_pem_x509_certificate(on(PRIMARY, "cat", server_crt).encode())
     assert renewed.not_valid_after_utc > now + datetime.timedelta(days=800)
     assert renewed.public_key() == current.public_key()
@@ -196,7 +192,7 @@ def test_a_ca_about_to_expire_is_rotated_while_the_replica_keeps_verifying(conve
     inventory = ScenarioInventory(tmp_path, DEBIAN_13 / "molecule.yml")
     rc, out = inventory.playbook("postgresql")
     assert rc == 0, tail(out)
-    assert changed_hosts(out) == {PRIMARY, REPLICA}, tail(out)
+    assert set(changed_or_failed(out)) == {PRIMARY, REPLICA}, tail(out)
     new_ca = x509.load_pem_x509_certificate((CA_DIR / "ca.crt").read_bytes())
     assert new_ca.not_valid_after_utc > now + datetime.timedelta(days=3000)
     assert (CA_DIR / "ca-previous.crt").read_text() == old_pem
@@ -210,7 +206,7 @@ def test_a_ca_about_to_expire_is_rotated_while_the_replica_keeps_verifying(conve
     replica_verifies_the_primary_again()
     rc, out = inventory.playbook("postgresql")
     assert rc == 0, tail(out)
-    assert changed_hosts(out) == set(), tail(out)
+    assert set(changed_or_failed(out)) == set(), tail(out)
 
 
 def test_scenario_dirs_exist() -> None:
