@@ -139,6 +139,7 @@ LAB_MODULES = (
     "tests/integration/test_lab_site.py",
     "tests/integration/test_lab_cluster.py",
     "tests/integration/test_lab_monitoring.py",
+    "tests/integration/test_lab_logging.py",
     "tests/integration/test_lab_drills.py",
 )
 LONGEST_FIRST = (

@@ -15,7 +15,7 @@ description:
   - Database and repository hosts let each other in for pgBackRest's SSH (a repository host also
     lets in the hosts of the restore groups); a database host lets its own cluster's members in
     for PostgreSQL, at the addresses they stream from (C(pg_topology)); every host lets the
-    monitoring hosts in for the exporters.
+    monitoring hosts in for the exporters; a log collector lets every server in for RELP.
 options:
   _input:
     description: The inventory's C(groups).
@@ -46,6 +46,14 @@ options:
     description: The group of the hosts that scrape the exporters.
     type: str
     default: monitoring
+  log_collector_group:
+    description: The group of the hosts that receive the servers' logs.
+    type: str
+    default: log_collector
+  servers_group:
+    description: The group of every server, which sends its logs to the collectors.
+    type: str
+    default: servers
 """
 
 EXAMPLES = r"""
@@ -78,6 +86,10 @@ _value:
       description: Whether O(host) is a repository host.
     is_monitoring_host:
       description: Whether O(host) is a monitoring host.
+    is_log_collector:
+      description: Whether O(host) is a host of O(log_collector_group).
+    log_senders:
+      description: On a log collector, the hosts of O(servers_group); elsewhere none.
     ssh_peers:
       description: The hosts whose pgBackRest connects to this one over SSH.
     cluster_addresses:
@@ -102,6 +114,8 @@ def firewall_peers(
     repository_group: str = "backup_repository",
     restore_groups: list[str] | None = None,
     monitoring_group: str = "monitoring",
+    log_collector_group: str = "log_collector",
+    servers_group: str = "servers",
 ) -> dict:
     db_hosts = list(groups.get(db_group, []))
     repository_hosts = list(groups.get(repository_group, []))
@@ -111,9 +125,12 @@ def firewall_peers(
     monitoring_hosts = list(groups.get(monitoring_group, []))
     is_db_host = host in db_hosts
     is_repository_host = host in repository_hosts
+    is_log_collector = host in groups.get(log_collector_group, [])
+    log_senders = list(groups.get(servers_group, [])) if is_log_collector else []
 
     backups = db_hosts + repository_hosts + restore_hosts if is_db_host or is_repository_host else []
-    addresses = {peer: fact_address(hostvars, peer) or "" for peer in _unique(backups + monitoring_hosts)}
+    peers = _unique(backups + monitoring_hosts + log_senders)
+    addresses = {peer: fact_address(hostvars, peer) or "" for peer in peers}
 
     cluster_addresses: list[str] = []
     if is_db_host:
@@ -133,6 +150,8 @@ def firewall_peers(
         "is_db_host": is_db_host,
         "is_repository_host": is_repository_host,
         "is_monitoring_host": host in monitoring_hosts,
+        "is_log_collector": is_log_collector,
+        "log_senders": log_senders,
         "ssh_peers": (repository_hosts if is_db_host else [])
         + (db_hosts + restore_hosts if is_repository_host else []),
         "cluster_addresses": cluster_addresses,

@@ -13,8 +13,8 @@ description:
     further configuration.
   - "Tag scheme (prefix O(tag_prefix), default C(groundwork:)):
     C(groundwork:roles) - comma-separated roles: C(server) (groups C(servers) only),
-    C(postgresql), C(backup_repository), C(restore_target) (group C(restore_targets)), C(monitoring); any such tag puts
-    the host in C(servers).
+    C(postgresql), C(backup_repository), C(restore_target) (group C(restore_targets)), C(monitoring),
+    C(log_collector); any such tag puts the host in C(servers).
     C(groundwork:pg_role) - C(primary) or C(replica): group C(postgresql_primary) or
     C(postgresql_replica), children of C(postgresql), itself a child of C(servers).
     C(groundwork:cluster) - the PostgreSQL cluster name, as host variable C(groundwork_pg_cluster)."
@@ -140,6 +140,7 @@ ROLE_GROUPS = {
     "backup_repository": "backup_repository",
     "restore_target": "restore_targets",
     "monitoring": "monitoring",
+    "log_collector": "log_collector",
 }
 PG_ROLE_GROUPS = {"primary": "postgresql_primary", "replica": "postgresql_replica"}
 

@@ -45,6 +45,10 @@ def instance(
         ({"groundwork:roles": "restore_target"}, [["servers", None], ["restore_targets", "servers"]]),
         ({"groundwork:roles": "monitoring"}, [["servers", None], ["monitoring", "servers"]]),
         (
+            {"groundwork:roles": "monitoring,log_collector"},
+            [["servers", None], ["monitoring", "servers"], ["log_collector", "servers"]],
+        ),
+        (
             {"groundwork:roles": "postgresql", "groundwork:pg_role": "primary"},
             [["servers", None], ["postgresql", "servers"], ["postgresql_primary", "postgresql"]],
         ),

@@ -12,6 +12,8 @@ GROUPS = {
     "backup_repository": ["backup1"],
     "restore_targets": ["restore1"],
     "monitoring": ["mon1"],
+    "log_collector": ["mon1"],
+    "servers": LAB_HOSTS,
 }
 ADDRESS = {"pg1": "10.0.0.1", "pg2": "10.0.0.2", "pg3": "10.0.0.3", "backup1": "10.0.0.4", "restore1": "10.0.0.5",
            "mon1": "10.0.0.6"}  # fmt: skip
@@ -36,7 +38,8 @@ def view(host, hv=None, **options):
         ("backup1", ["pg1", "pg2", "pg3", "restore1"], LAB_HOSTS, []),
         # A restore target and the monitoring host: only the monitoring host, for the exporters.
         ("restore1", [], ["mon1"], []),
-        ("mon1", [], ["mon1"], []),
+        # The monitoring host also collects the logs: every server sends to it.
+        ("mon1", [], ["mon1", "pg1", "pg2", "pg3", "backup1", "restore1"], []),
     ],
 )
 def test_each_lab_host_sees_its_peers(host, ssh_peers, peers, cluster):
@@ -49,6 +52,8 @@ def test_each_lab_host_sees_its_peers(host, ssh_peers, peers, cluster):
     assert result["is_db_host"] == (host in GROUPS["postgresql"])
     assert result["is_repository_host"] == (host == "backup1")
     assert result["is_monitoring_host"] == (host == "mon1")
+    assert result["is_log_collector"] == (host == "mon1")
+    assert result["log_senders"] == (LAB_HOSTS if host == "mon1" else [])
 
 
 def test_a_peer_without_facts_is_unknown_rather_than_left_out():

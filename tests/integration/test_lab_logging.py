@@ -1,0 +1,347 @@
+"""Central logs on the converged lab: every host's journal and PostgreSQL's log reach the collector
+(mon1) over RELP with mutual TLS, attributed to their host and source; nothing is lost while the
+collector is dead; strangers are refused; the Elasticsearch output is checked against a bulk
+endpoint that refuses part of each request (no real Elasticsearch runs here).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import shlex
+import socket
+import time
+import uuid
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from harness import ROOT, changed_tasks, tail, warnings_in
+from lab import LAB_HOSTS, address, container, on, playbook
+
+COLLECTOR = "mon1"
+RELP_PORT = 2514
+WRITE_TASK = "Write the forwarding, collecting and rotation files"
+SENDERS = [host for host in LAB_HOSTS if host != COLLECTOR]
+
+pytestmark = pytest.mark.usefixtures("converged_lab")
+
+
+def collected(host: str, source: str = "journal") -> list[dict]:
+    """The records the collector wrote for one host and source."""
+    text = on(COLLECTOR, "sh", "-c", f"cat /var/log/groundwork/{host}/{source}.log 2>/dev/null || true")
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+def test_a_marker_from_every_host_arrives_attributed_to_its_host_and_unit():
+    marker = f"groundwork-marker-{uuid.uuid4()}"
+    for host in LAB_HOSTS:
+        on(host, "logger", "--priority", "user.warning", "--tag", "lab-marker", f"{marker} from {host}")
+    for host in LAB_HOSTS:
+        records = wait_for(
+            f"{host}'s marker at the collector",
+            lambda host=host: [r for r in collected(host) if r.get("message") == f"{marker} from {host}"],
+            timeout=30,
+        )
+        assert len(records) == 1, records
+        record = records[0]
+        assert record["host"] == host
+        assert record["source"] == "journal"
+        assert record["identifier"] == "lab-marker"
+        assert record["priority"] == "4"  # warning
+        assert int(record["pid"]) > 0
+    # A service's messages carry its unit: sshd's, for the logins that brought this run here.
+    assert any(r.get("unit") == "ssh.service" and r.get("identifier") == "sshd" for r in collected("pg1"))
+
+
+def test_a_postgresql_error_arrives_as_one_record_with_its_statement_whole():
+    marker = f"m{uuid.uuid4().hex}"
+    statement = f"SELECT 1 / 0 AS {marker}_a,\n       2 AS {marker}_b"
+    failed = on("pg1", "sh", "-c", f"psql -X -c {shlex.quote(statement)} 2>&1 || true", user="postgres")
+    assert "division by zero" in failed
+    records = wait_for(
+        "the error at the collector",
+        lambda: [r for r in collected("pg1", "postgresql") if marker in r.get("statement", "")],
+        timeout=30,
+    )
+    assert len(records) == 1, records
+    record = records[0]
+    assert record["host"] == "pg1"
+    assert record["source"] == "postgresql"
+    assert record["error_severity"] == "ERROR"
+    assert record["message"] == "division by zero"
+    assert record["statement"] == statement  # both lines, in one record
+
+
+def _markers(host: str, tag: str) -> list[int]:
+    return [
+        int(record["message"].rsplit("-", 1)[1])
+        for record in collected(host)
+        if record.get("identifier") == tag and record.get("message", "").startswith(tag)
+    ]
+
+
+def test_nothing_is_lost_while_the_collector_is_dead_for_a_minute():
+    """Markers keep being logged on every other host while mon1 is killed (not shut down) and
+    stays down a minute; after it boots, each host's markers all arrive, duplicates counted."""
+    tag = f"drill{uuid.uuid4().hex[:8]}"
+    count = 200  # one every 0.5 s: 100 s of markers, the outage in the middle
+    loop = f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); logger --tag {tag} {tag}-$i; sleep 0.5; done"
+    for host in SENDERS:
+        on(host, "systemd-run", "--unit", tag, "--collect", "sh", "-c", loop)
+    time.sleep(15)
+    container("kill", COLLECTOR)
+    killed = time.monotonic()
+    time.sleep(60)
+    container("start", COLLECTOR)
+    down = time.monotonic() - killed
+    for host in SENDERS:
+        wait_for(
+            f"{host}'s markers done",
+            lambda host=host: "inactive" in on(host, "sh", "-c", f"systemctl is-active {tag} || true"),
+            120,
+        )
+    missing: dict[str, list[int]] = {}
+    for host in SENDERS:
+        wait_for(
+            f"every marker of {host}", lambda host=host: set(_markers(host, tag)) >= set(range(1, count + 1)), 120, 2
+        )
+    duplicates = {}
+    for host in SENDERS:
+        seen = _markers(host, tag)
+        missing[host] = sorted(set(range(1, count + 1)) - set(seen))
+        duplicates[host] = len(seen) - len(set(seen))
+    print(f"collector down {down:.0f} s; duplicates per host (RELP is at least once): {duplicates}")
+    assert all(not m for m in missing.values()), missing
+    # At least once: what was in flight when the collector died may come twice, no more than RELP's window.
+    assert all(d <= 128 for d in duplicates.values()), duplicates
+
+
+def _certificate(name: str, ca_key: ec.EllipticCurvePrivateKey, issuer: x509.Name) -> tuple[str, str]:
+    """A client key and certificate (PEM) for `name`, signed by `ca_key` as `issuer`."""
+    now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    key = ec.generate_private_key(ec.SECP256R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem.decode(), certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+# A second rsyslogd on a server, sending what arrives on its own socket to the collector over RELP
+# with the given certificate: a real RELP client, as an intruder would run one.
+SENDER_CONF = """
+global(workDirectory="{dir}")
+module(load="imuxsock" SysSock.Use="off")
+module(load="omrelp" tls.tlslib="openssl")
+input(type="imuxsock" Socket="{dir}/socket" ruleset="send")
+template(name="as_journal" type="list") {{
+  constant(value="<13>1 ") property(name="timereported" dateFormat="rfc3339")
+  constant(value=" {name} journal - - - @cee:{{\\"source\\":\\"journal\\",")
+  property(name="msg" outname="message" format="jsonf") constant(value="}}")
+}}
+ruleset(name="send") {{
+  action(type="omrelp" target="{target}" port="{port}" template="as_journal" tls="on"
+         tls.caCert="/etc/prometheus/tls/ca.crt" tls.myCert="{dir}/client.crt" tls.myPrivKey="{dir}/client.key"
+         tls.authMode="name" tls.permittedPeer=["{collector}"] action.resumeRetryCount="-1" action.resumeInterval="1")
+}}
+"""
+
+
+def test_only_servers_with_certificates_from_the_cluster_ca_are_let_in():
+    """From restore1 (a server: its firewall lets it reach the port), three RELP clients send a marker
+    each as "restore1": with the host's own certificate (it arrives), with one from another CA, and
+    with one from the cluster CA for a name that is no server of the inventory (neither arrives)."""
+    lab_ca_key = serialization.load_pem_private_key((ROOT / ".cache/lab/pki/ca.key").read_bytes(), None)
+    lab_ca = x509.load_pem_x509_certificate((ROOT / ".cache/lab/pki/ca.crt").read_bytes())
+    other_ca_key = ec.generate_private_key(ec.SECP256R1())
+    other_ca = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "groundwork PostgreSQL CA")])  # same name, other key
+    host_key = on("restore1", "cat", "/etc/prometheus/tls/host.key")
+    host_cert = on("restore1", "cat", "/etc/prometheus/tls/host.crt")
+    clients = {
+        "own": (host_key, host_cert),
+        "other_ca": _certificate("restore1", other_ca_key, other_ca),
+        "not_a_server": _certificate("intruder", lab_ca_key, lab_ca.subject),
+    }
+    marker = uuid.uuid4().hex
+    for case, (key, cert) in clients.items():
+        directory = f"/run/relp-{case}"
+        conf = SENDER_CONF.format(
+            dir=directory, name="restore1", target=address(COLLECTOR), port=RELP_PORT, collector=COLLECTOR
+        )
+        script = (
+            f"mkdir -p {directory} && cd {directory} && umask 077"
+            f" && printf %s {shlex.quote(key)} > client.key && printf %s {shlex.quote(cert)} > client.crt"
+            f" && printf %s {shlex.quote(conf)} > rsyslog.conf"
+        )
+        on("restore1", "sh", "-c", script)
+        on("restore1", "systemd-run", "--unit", f"relp-{case}", "--collect",
+           "rsyslogd", "-n", "-f", f"{directory}/rsyslog.conf", "-i", f"{directory}/pid")  # fmt: skip
+    try:
+        time.sleep(2)
+        for case in clients:
+            on("restore1", "logger", "--socket", f"/run/relp-{case}/socket", f"{marker} {case}")
+
+        def arrived() -> set[str]:
+            sent = [r["message"].split() for r in collected("restore1") if marker in r.get("message", "")]
+            return {words[1] for words in sent}
+
+        wait_for("the marker sent with the host's own certificate", lambda: "own" in arrived(), 30)
+        time.sleep(10)  # the others, retrying every second, had as long and more
+        assert arrived() == {"own"}
+        refusals = on(COLLECTOR, "journalctl", "-u", "rsyslog", "--since", "-2min", "--no-pager", "-o", "cat")
+        assert re.search(r"imrelp.*(not permitted|authentication|certificate)", refusals, re.IGNORECASE), tail(refusals)
+    finally:
+        for case in clients:
+            on("restore1", "sh", "-c", f"systemctl stop relp-{case} 2>/dev/null; rm -rf /run/relp-{case}")
+
+
+def test_only_servers_reach_the_collector_port():
+    # This machine is on the admin network: it reaches SSH, not RELP.
+    with pytest.raises(TimeoutError):  # dropped, not refused
+        socket.create_connection((address(COLLECTOR), RELP_PORT), timeout=3).close()
+    socket.create_connection((address(COLLECTOR), 22), timeout=3).close()
+
+
+# A stand-in for Elasticsearch's _bulk API on mon1's loopback: it checks each request's shape (the
+# path, basic authentication, no _type, the index name) and, the first time it sees a document,
+# refuses every other one with 429 (a partial failure, as a busy cluster answers); what it took goes
+# to ACCEPTED, what it found wrong to PROBLEMS.
+ACCEPTED = "/var/tmp/lab-bulk-accepted.jsonl"
+PROBLEMS = "/var/tmp/lab-bulk-problems.jsonl"
+ES_USER, ES_PASSWORD = "groundwork", "lab-bulk-password-not-secret"
+BULK = f"""
+import base64, http.server, json, re
+seen = set()
+expected = "Basic " + base64.b64encode(b"{ES_USER}:{ES_PASSWORD}").decode()
+def note(path, record):
+    with open(path, "a") as stream:
+        stream.write(json.dumps(record) + "\\n")
+class Bulk(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        if self.path.split("?")[0] != "/_bulk":
+            note({PROBLEMS!r}, {{"path": self.path}})
+        if self.headers.get("Authorization") != expected:
+            note({PROBLEMS!r}, {{"authorization": self.headers.get("Authorization")}})
+        lines = body.splitlines()
+        items = []
+        for action, document in zip(lines[::2], lines[1::2]):
+            (operation, meta), = json.loads(action).items()
+            index = meta.get("_index", "")
+            if "_type" in meta or not re.fullmatch(r"groundwork-logs-\\d{{4}}[.]\\d{{2}}[.]\\d{{2}}", index):
+                note({PROBLEMS!r}, {{"meta": meta}})
+            try:
+                json.loads(document)
+            except ValueError:
+                note({PROBLEMS!r}, {{"document": document}})
+                unparsable = {{"type": "mapper_parsing_exception"}}
+                items.append({{operation: {{"_index": index, "status": 400, "error": unparsable}}}})
+                continue
+            first = document not in seen
+            seen.add(document)
+            refuse = first and len(seen) % 2 == 0
+            if refuse:
+                busy = {{"type": "es_rejected_execution_exception", "reason": "busy"}}
+                items.append({{operation: {{"_index": index, "status": 429, "error": busy}}}})
+                note({ACCEPTED!r}, {{"refused": json.loads(document)}})
+            else:
+                items.append({{operation: {{"_index": index, "status": 201}}}})
+                note({ACCEPTED!r}, {{"index": index, "document": json.loads(document)}})
+        errors = any("error" in item for answered in items for item in answered.values())
+        answer = json.dumps({{"took": 1, "errors": errors, "items": items}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+    def do_GET(self):
+        answer = b'{{"version": {{"number": "8.15.0"}}}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+    do_HEAD = do_GET
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", 9200), Bulk).serve_forever()
+"""
+
+
+def bulk_records() -> list[dict]:
+    """What the bulk endpoint noted: {"index", "document"} taken, {"refused"} refused."""
+    text = on(COLLECTOR, "sh", "-c", f"cat {ACCEPTED} 2>/dev/null || true")
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def _as_key(document: dict) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+def test_the_collector_forwards_to_elasticsearch_and_retries_what_the_bulk_request_refused(lab_env):
+    on(COLLECTOR, "rm", "-f", ACCEPTED, PROBLEMS)
+    on(COLLECTOR, "systemd-run", "--unit=lab-bulk", "--collect", "python3", "-c", BULK)
+    elasticsearch = json.dumps({
+        "logging_elasticsearch_servers": ["127.0.0.1"], "logging_elasticsearch_https": False,
+        "logging_elasticsearch_user": ES_USER, "logging_elasticsearch_password": ES_PASSWORD,
+    })  # fmt: skip
+    try:
+        code, output = playbook(lab_env, "groundwork.infra.logging", "--limit", COLLECTOR, "-e", elasticsearch)
+        assert code == 0, tail(output)
+        assert not warnings_in(output)
+        assert ES_PASSWORD not in output
+        marker = uuid.uuid4().hex
+        wanted = {f"{marker}-{number}" for number in range(1, 5)}
+        for host in LAB_HOSTS:
+            for message in sorted(wanted):
+                on(host, "logger", "--tag", "lab-bulk", message)
+
+        def taken_markers() -> set[tuple[str, str]]:
+            documents = [r["document"] for r in bulk_records() if "document" in r]
+            return {(d.get("host"), d.get("message")) for d in documents if d.get("message") in wanted}
+
+        every = {(host, message) for host in LAB_HOSTS for message in wanted}
+        wait_for("every marker taken by the bulk endpoint", lambda: taken_markers() == every, 90, 2)
+
+        refused = [r["refused"] for r in bulk_records() if "refused" in r]
+        assert refused, "the endpoint refused nothing: the retry path was not taken"
+
+        def refused_then_taken() -> bool:
+            taken = {_as_key(r["document"]) for r in bulk_records() if "document" in r}
+            return all(_as_key(document) in taken for document in refused)
+
+        wait_for("every refused document taken when sent again", refused_then_taken, 60, 2)
+        problems = on(COLLECTOR, "sh", "-c", f"cat {PROBLEMS} 2>/dev/null || true")
+        assert problems == "", problems
+    finally:
+        on(COLLECTOR, "systemctl", "stop", "lab-bulk")
+        code, output = playbook(lab_env, "groundwork.infra.logging", "--limit", COLLECTOR)
+        assert code == 0, tail(output)
+        # The collecting file back as it was, and rsyslog restarted for it: nothing else.
+        assert changed_tasks(output) == {COLLECTOR: {WRITE_TASK, "Restart rsyslog"}}, tail(output)
