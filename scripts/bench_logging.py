@@ -1,10 +1,11 @@
 """Central logs on the converged lab: how many records a second one host forwards, at what CPU cost,
 and how long a record takes from `logger` to the collector's file.
 
-Run it after `make lab`. Throughput: one host (pg2 by default) writes N journal records as fast as
-journald takes them (a transient unit with the journal's rate limit off); the clock runs until the
-last one is in mon1's file. CPU seconds are the sender's and the collector's rsyslogd (their
-/proc/PID/stat) and the sender's journald, over the same span. Delay: records logged one at a
+Run it after `make lab` (on the suite's kept lab: GROUNDWORK_LAB_PREFIX=gwtest-). Throughput: one
+host (pg2 by default) writes N journal records as fast as journald takes them (a transient unit
+with the journal's rate limit off); the clock runs until the last one is in mon1's file. CPU
+seconds are the sender's and the collector's rsyslogd (their /proc/PID/stat) and the sender's
+journald, over the same span. Delay: records logged one at a
 time, each carrying the time it was logged; mon1 notes when each lands in its file (the lab's
 containers share one kernel clock).
 usage: scripts/bench_logging.py [--host pg2] [--records 20000] [--samples 20]
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from harness import inside, project_env  # noqa: E402 - the suite's helpers, by path
 
 COLLECTOR = "mon1"
+PREFIX = os.environ.get("GROUNDWORK_LAB_PREFIX", "")  # container names: the lab's prefix and the host's name
 TICKS = os.sysconf("SC_CLK_TCK")
 # Follows a collector file and prints "<arrival> <line>" for each new line holding the tag, until
 # `count` of them came (run on the collector).
@@ -49,7 +51,7 @@ with open(path) as stream:
 
 
 def on(host: str, *command: str) -> str:
-    done = inside(host, *command)
+    done = inside(PREFIX + host, *command)
     if done.returncode != 0:
         sys.exit(f"{host}: {' '.join(command)} failed: {done.stderr}")
     return done.stdout
@@ -100,7 +102,7 @@ def delay(host: str, samples: int) -> None:
     path = f"/var/log/groundwork/{host}/journal.log"
     env = project_env()
     follower = subprocess.Popen(
-        ["podman", "exec", COLLECTOR, "python3", "-c", FOLLOW, path, tag, str(samples)],
+        ["podman", "exec", PREFIX + COLLECTOR, "python3", "-c", FOLLOW, path, tag, str(samples)],
         stdout=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     time.sleep(1)

@@ -131,6 +131,34 @@ def test_nothing_is_lost_while_the_collector_is_dead_for_a_minute():
     assert all(d <= 128 for d in duplicates.values()), duplicates
 
 
+def test_the_next_collector_takes_the_records_while_the_first_is_unreachable(lab_env):
+    """Two hosts told to send to restore1 first, where nothing listens (its firewall drops the port),
+    and to mon1 next: their records reach mon1 all the same."""
+    senders = ["pg2", "backup1"]
+    unreachable_first = json.dumps({"logging_collectors": ["restore1", COLLECTOR]})
+    code, output = playbook(lab_env, "groundwork.infra.logging", "--limit", ",".join(senders), "-e", unreachable_first)
+    assert code == 0, tail(output)
+    try:
+        marker = f"failover-{uuid.uuid4().hex[:8]}"
+        started = time.monotonic()
+        for host in senders:
+            for number in range(1, 6):
+                on(host, "logger", "--tag", "lab-failover", f"{marker}-{number}")
+        for host in senders:
+            wait_for(
+                f"{host}'s records at {COLLECTOR}",
+                lambda host=host: (
+                    {r["message"] for r in collected(host) if marker in r.get("message", "")}
+                    == {f"{marker}-{n}" for n in range(1, 6)}
+                ),
+                120,
+            )
+        print(f"records through the second collector within {time.monotonic() - started:.0f} s")
+    finally:
+        code, output = playbook(lab_env, "groundwork.infra.logging", "--limit", ",".join(senders))
+        assert code == 0, tail(output)
+
+
 def _certificate(name: str, ca_key: ec.EllipticCurvePrivateKey, issuer: x509.Name) -> tuple[str, str]:
     """A client key and certificate (PEM) for `name`, signed by `ca_key` as `issuer`."""
     now = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
@@ -340,8 +368,9 @@ def test_the_collector_forwards_to_elasticsearch_and_retries_what_the_bulk_reque
         problems = on(COLLECTOR, "sh", "-c", f"cat {PROBLEMS} 2>/dev/null || true")
         assert problems == "", problems
     finally:
-        on(COLLECTOR, "systemctl", "stop", "lab-bulk")
+        # Back without Elasticsearch while the endpoint still answers: rsyslog's restart then waits on nothing.
         code, output = playbook(lab_env, "groundwork.infra.logging", "--limit", COLLECTOR)
+        on(COLLECTOR, "systemctl", "stop", "lab-bulk")
         assert code == 0, tail(output)
         # The collecting file back as it was, and rsyslog restarted for it: nothing else.
         assert changed_tasks(output) == {COLLECTOR: {WRITE_TASK, "Restart rsyslog"}}, tail(output)
