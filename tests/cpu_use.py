@@ -74,8 +74,9 @@ class HostsCpu:
         now = container_seconds()
         if set(now) - set(self.scopes):
             self._name(now)
-        total = sum(used - self.last.get(container, 0.0) for container, used in now.items()
-                    if self.scopes.get(container) == scope)  # fmt: skip
+        # A container restarted since (a drill kills and starts a host) has a new cgroup, counting from 0.
+        total = sum(used - self.last.get(container, 0.0) if used >= self.last.get(container, 0.0) else used
+                    for container, used in now.items() if self.scopes.get(container) == scope)  # fmt: skip
         self.last.update(now)
         return total
 

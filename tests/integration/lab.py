@@ -130,6 +130,18 @@ def container(action: str, host: str) -> None:
         raise AssertionError(f"{host} did not finish booting")
 
 
+def wait_for(what: str, check, timeout: float, interval: float = 2.0):
+    """What `check` returns once it is truthy, asked every `interval` seconds; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
 def cut_off(host: str, to: str, port: int) -> None:
     """Drop what `host` sends to `to` on `port` (a partition seen from one side); `heal(host)` ends it."""
     on(host, "nft", "add table inet drill")

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from harness import ROOT, changed_tasks, tail, warnings_in
-from lab import LAB_HOSTS, address, container, on, playbook
+from lab import LAB_HOSTS, address, container, on, playbook, wait_for
 
 COLLECTOR = "mon1"
 RELP_PORT = 2514
@@ -34,17 +34,6 @@ def collected(host: str, source: str = "journal") -> list[dict]:
     """The records the collector wrote for one host and source."""
     text = on(COLLECTOR, "sh", "-c", f"cat /var/log/groundwork/{host}/{source}.log 2>/dev/null || true")
     return [json.loads(line) for line in text.splitlines() if line]
-
-
-def wait_for(what: str, check, timeout: float, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
 
 
 def test_a_marker_from_every_host_arrives_attributed_to_its_host_and_unit():

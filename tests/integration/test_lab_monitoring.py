@@ -13,14 +13,13 @@ import base64
 import json
 import re
 import ssl
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 import yaml
 from harness import ROOT, project_env, run, said, tail, warnings_in
-from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql
+from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql, wait_for
 from promql import RULES, dashboard_metrics, rule_pack_metrics
 
 MONITOR = "mon1"
@@ -67,17 +66,6 @@ def prometheus(path: str, port: int = 9090) -> dict:
 
 def query(expression: str) -> list[dict]:
     return prometheus("/api/v1/query?" + urllib.parse.urlencode({"query": expression}))["data"]["result"]
-
-
-def wait_for(what: str, check, timeout: float, interval: float = 2.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
 
 
 def notifications() -> list[dict]:
