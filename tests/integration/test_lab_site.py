@@ -19,13 +19,16 @@ from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address, playbook
 def test_inventory_groups_are_the_documented_contract():
     listed = run(["ansible-inventory", "-i", str(ROOT / "inventories" / "lab"), "--list"])
     groups = json.loads(listed.stdout)
-    assert groups["servers"]["children"] == ["postgresql", "backup_repository", "restore_targets", "monitoring"]
+    assert groups["servers"]["children"] == [
+        "postgresql", "backup_repository", "restore_targets", "monitoring", "log_collector"
+    ]  # fmt: skip
     assert set(groups["postgresql"]["children"]) == {"postgresql_primary", "postgresql_replica"}
     assert groups["postgresql_primary"]["hosts"] == ["pg1"]
     assert set(groups["postgresql_replica"]["hosts"]) == {"pg2", "pg3"}
     assert groups["backup_repository"]["hosts"] == ["backup1"]
     assert groups["restore_targets"]["hosts"] == ["restore1"]
     assert groups["monitoring"]["hosts"] == ["mon1"]
+    assert groups["log_collector"]["hosts"] == ["mon1"]
 
 
 def test_site_first_run_configures_every_host(site_output):
