@@ -153,6 +153,32 @@ def heal(host: str) -> None:
     on(host, "nft", "delete table inet drill")
 
 
+def crash_postgresql(host: str) -> None:
+    """PostgreSQL on `host` dies at once, every process of its unit killed, as in a crash.
+
+    No shutdown runs: no checkpoint, no last WAL switch, nothing more archived. Not `pg_ctlcluster
+    stop --mode immediate`: run as root it hands the stop to systemctl, whose unit stops in fast
+    mode whatever the mode said, and a fast shutdown waits for the archiver. A CI run saw it so,
+    with the repository cut off, the syslogger outliving the postmaster, and the unit left
+    "deactivating" for Debian's hour (see outlive_postgresql_in_its_unit). The unit ends failed,
+    and is reset.
+    """
+    unit = "postgresql@15-main"
+    on(host, "systemctl", "kill", "--signal=SIGKILL", unit)
+
+    def stopped() -> bool:
+        return inside(PREFIX + host, "systemctl", "is-active", unit).stdout.strip() in ("inactive", "failed")
+
+    # Every process died at once, so systemd should see the unit empty; if it misses that, the
+    # remedy is postgresql_stop's: daemon-reload makes it look at the unit's cgroup again.
+    try:
+        wait_for(f"{unit} on {host} to stop", stopped, timeout=10, interval=0.5)
+    except AssertionError:
+        on(host, "systemctl", "daemon-reload")
+        wait_for(f"{unit} on {host} to stop after a daemon-reload", stopped, timeout=10, interval=0.5)
+    on(host, "systemctl", "reset-failed", unit)
+
+
 def outlive_postgresql_in_its_unit(host: str) -> None:
     """Put a process in PostgreSQL's unit that outlives the postmaster by 3 s, deaf to systemd's SIGTERM.
 

@@ -327,8 +327,7 @@ def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_w
 
     # Started, pg3 is a primary of its own. While a client uses it, pg_rejoin must not drop what it
     # writes there. Its WAL must never reach the repository, which holds the cluster's files under
-    # the same names: it is cut off, and stopped in immediate mode (no last WAL switch, as a
-    # shutdown makes).
+    # the same names: it is cut off, and crashed (no last WAL switch, as a shutdown makes).
     lab.cut_off("pg3", lab.REPO, 22)
     on("pg3", "systemctl", "start", "postgresql@15-main")
     try:
@@ -336,8 +335,7 @@ def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_w
             client.execute("SELECT 1")
             rc, out = inventory.playbook("pg_rejoin", "-e", "pg_rejoin_host=pg3")
     finally:
-        on("pg3", "pg_ctlcluster", "15", "main", "stop", "--mode", "immediate")
-        on("pg3", "systemctl", "reset-failed")
+        lab.crash_postgresql("pg3")
         lab.heal("pg3")
     assert rc != 0
     assert "pg3 runs as a primary with 1 client session(s) (app@app from" in said(out), tail(out)
