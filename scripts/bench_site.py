@@ -1,6 +1,7 @@
 """An idempotent site.yml on the converged lab: wall time, controller CPU and where the time goes.
 
-Run it after `make lab` (the lab converged, nothing left to change). Each run is the command an
+Run it after `make lab` (the lab converged, nothing left to change), or on the suite's kept lab
+(GROUNDWORK_LAB_PREFIX=gwtest-, GROUNDWORK_KEEP_LAB=1). Each run is the command an
 operator types, `ansible-playbook -i inventories/lab groundwork.infra.site`; it prints the wall
 time, the controller's CPU seconds (ansible-playbook with its workers and ssh clients), the hosts'
 CPU seconds (their containers' cgroups), the changed count per host (must be 0), the wall time per
@@ -95,7 +96,6 @@ def main() -> None:
         ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks,ansible.posix.profile_roles",
         PROFILE_TASKS_TASK_OUTPUT_LIMIT="12",
     )
-    env.pop("GROUNDWORK_LAB_PREFIX", None)  # the operator's lab, as `make lab` left it
     mode = " --check" if args.check else ""
     print(f"site.yml{mode} on the converged lab, {args.runs} run(s); {os.cpu_count()} cores")
     print(BEFORE)

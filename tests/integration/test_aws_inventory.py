@@ -460,7 +460,7 @@ def test_a_denied_region_in_lenient_mode_marks_the_inventory_and_is_not_cached(m
         assert proxy.faults.requests > calls, "the next run must ask AWS again"
 
 
-@pytest.mark.parametrize("playbook", ["postgresql.yml", "hardening.yml", "backup.yml"])
+@pytest.mark.parametrize("playbook", ["server.yml", "postgresql.yml", "hardening.yml", "backup.yml"])
 def test_a_play_that_rewrites_peers_refuses_a_partial_inventory(moto, tmp_path, playbook):
     """pg_hba.conf, the firewall and pgBackRest's hosts are written from the whole inventory: with a region
     left out they would cut its hosts off. Every host is pointed at a closed loopback port, so that a play

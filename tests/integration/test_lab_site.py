@@ -7,11 +7,13 @@ the same machine is never touched, and a fact cache of its own, so neither sees 
 import ipaddress
 import json
 import re
+import shlex
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import groundwork_runner
 import pytest
+import yaml
 from harness import ROOT, changed_tasks, inside, recap, run, tail, warnings_in
 from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address, playbook
 
@@ -115,6 +117,26 @@ def test_an_unknown_timezone_is_refused_before_the_host_changes(lab_env):
     assert recap(out)["pg1"]["changed"] == 0
     assert inside(PREFIX + "pg1", "cat", "/etc/timezone").stdout != "Mars/Olympus\n"
     assert inside(PREFIX + "pg1", "readlink", "/etc/localtime").stdout == before
+
+
+def test_the_jail_is_checked_by_fail2ban_on_a_copy_before_it_is_installed(lab_env):
+    """jail.local's check (config_files' validate) passes the jail the role installed and refuses one that
+    names a filter fail2ban does not have; it checks a copy of /etc/fail2ban, never the real one."""
+    files = yaml.safe_load((ROOT / "roles" / "hardening" / "tasks" / "configure.yml").read_text())[0]
+    validate = next(
+        entry["validate"]
+        for entry in files["groundwork.infra.config_files"]["files"]
+        if entry["path"] == "/etc/fail2ban/jail.local"
+    )
+    host = PREFIX + "pg1"
+    inside(host, "sh", "-c", "printf '[sshd]\\nenabled = true\\nfilter = no-such-filter\\n' > /tmp/jail-bad.local")
+    before = inside(host, "sha256sum", "/etc/fail2ban/jail.local").stdout
+    good = inside(host, *shlex.split(validate % "/etc/fail2ban/jail.local"))
+    bad = inside(host, *shlex.split(validate % "/tmp/jail-bad.local"))
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert bad.returncode != 0, bad.stdout + bad.stderr
+    assert "no-such-filter" in bad.stdout + bad.stderr
+    assert inside(host, "sha256sum", "/etc/fail2ban/jail.local").stdout == before
 
 
 def test_lab_admin_can_sudo_on_every_host(lab_env):
