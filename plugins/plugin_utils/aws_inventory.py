@@ -14,6 +14,8 @@ roles that replace whole lists of peers refuse to run on it, and it is never cac
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -22,8 +24,14 @@ from typing import Any
 from ansible.errors import AnsibleError
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.vars import combine_vars
 from ansible_collections.groundwork.infra.plugins.plugin_utils import aws_session
 from ansible_collections.groundwork.infra.plugins.plugin_utils.aws_errors import AwsPermissionError
+from ansible_collections.groundwork.infra.plugins.plugin_utils.fast_expressions import (
+    Miss,
+    compile_conditional,
+    compile_expression,
+)
 
 
 def json_safe(value: Any) -> Any:
@@ -76,6 +84,56 @@ def partial_marks(reasons: list[str]) -> dict[str, dict[str, Any]]:
     return {"all": {PARTIAL_VAR: True, PARTIAL_REASONS_VAR: sorted(reasons)}} if reasons else {}
 
 
+def config_fingerprint(config: dict[str, Any]) -> str:
+    """What identifies the config a cached inventory was made from (any option changed: not the same)."""
+    text = json.dumps(config, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode(), usedforsecurity=False).hexdigest()
+
+
+class Recorder:
+    """The inventory, as Constructable's methods see it, noting the changes they make so that a cache
+    hit can replay them (hosts' variables, groups, group children and members) without templating."""
+
+    def __init__(self, inventory: Any) -> None:
+        self._inventory = inventory
+        self.operations: list[list[Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inventory, name)  # get_host, hosts, groups ... read as they are
+
+    def add_group(self, group: str) -> str:
+        name = self._inventory.add_group(group)
+        self.operations.append(["group", name])
+        return name
+
+    def add_child(self, group: str, child: str) -> None:
+        self._inventory.add_child(group, child)
+        self.operations.append(["child", group, child])
+
+    def add_host(self, host: str, group: str | None = None, port: int | None = None) -> str:
+        name = self._inventory.add_host(host, group, port)
+        self.operations.append(["host", host, group])
+        return name
+
+    def set_variable(self, entity: str, varname: str, value: Any) -> None:
+        self._inventory.set_variable(entity, varname, value)
+        self.operations.append(["var", entity, varname, value])
+
+
+def replay(inventory: Any, operations: list[list[Any]]) -> None:
+    """What a Recorder noted, done again on `inventory`."""
+    for operation in operations:
+        kind = operation[0]
+        if kind == "var":
+            inventory.set_variable(operation[1], operation[2], operation[3])
+        elif kind == "child":
+            inventory.add_child(operation[1], operation[2])
+        elif kind == "group":
+            inventory.add_group(operation[1])
+        else:
+            inventory.add_host(operation[1], operation[2])
+
+
 class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
     """Subclasses set NAME and SUFFIXES and implement fetch() and to_hosts() (and may to_group_vars())."""
 
@@ -93,9 +151,9 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
         if not aws_session.HAS_BOTO3:
             raise AnsibleError(missing_required_lib("boto3 and botocore"))
         with collector_paused():
-            self._build(path, cache)
+            self._build(path, cache, config_fingerprint(config))
 
-    def _build(self, path: str, cache: bool) -> None:
+    def _build(self, path: str, cache: bool, fingerprint: str) -> None:
         cache_key = self.get_cache_key(path)
         caching = bool(self.get_option("cache"))
         built = None
@@ -104,17 +162,44 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
                 built = self._cache[cache_key]
             except KeyError:
                 built = None
+            # Made from another config (other filters, hostnames, constructed features): not this inventory.
+            if built is not None and built.get("config") != fingerprint:
+                built = None
         if built is None:
             built = self._fetch_and_transform()
-            # A partial result is never cached: the next run asks AWS again rather than hand on
-            # for cache_timeout an inventory that lacks hosts.
-            if caching and not built.get("partial"):
-                self._cache[cache_key] = built
-        self._populate(built["hosts"])
+            built["config"] = fingerprint
+            fresh = True
+        else:
+            fresh = False
+        # A hit restores what the constructed features made as it was recorded: no expression is
+        # evaluated again. A cold run (or a cache without the record) evaluates and records them.
+        recorded = built.get("constructed")
+        new_hosts = not any(host["name"] in self.inventory.hosts for host in built["hosts"])
+        if recorded is not None and new_hosts:
+            self._populate(built["hosts"], constructed=False)
+            replay(self.inventory, recorded)
+        else:
+            record = Recorder(self.inventory) if self._constructed_cacheable(new_hosts) else None
+            self._populate(built["hosts"], recorder=record)
+            if record is not None:
+                built["constructed"] = record.operations
+                fresh = True
         for group, variables in {**built["group_vars"], **partial_marks(built.get("partial", []))}.items():
             self.inventory.add_group(group)
             for key, value in variables.items():
                 self.inventory.set_variable(group, key, value)
+        # A partial result is never cached: the next run asks AWS again rather than hand on for
+        # cache_timeout an inventory that lacks hosts.
+        if caching and fresh and not built.get("partial"):
+            self._cache[cache_key] = built
+
+    def _constructed_cacheable(self, new_hosts: bool) -> bool:
+        """Whether what the constructed features make depends on this plugin's records and config alone.
+
+        Not with use_extra_vars (the run's extra vars), nor when another inventory source defined
+        one of these hosts first (keyed and conditional groups read the host's variables from it).
+        """
+        return new_hosts and not self._use_extra_vars()
 
     def _fetch_and_transform(self) -> dict[str, Any]:
         # What is cached is the finished hosts, not API records: a warm run only populates. The
@@ -123,6 +208,57 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
         records = self._fetch_everywhere()
         hosts = self.to_hosts(records)
         return {"hosts": hosts, "group_vars": self.to_group_vars(records), "partial": self._partial}
+
+    # Constructed features ------------------------------------------------------------------
+    # Constructable templates every compose, keyed_groups and groups expression once per host; the
+    # forms people mostly write are answered by fast_expressions' closures instead, and whatever a
+    # closure cannot answer exactly, by Constructable itself (tests/unit/plugins/test_fast_expressions.py
+    # holds the two to the same hosts, groups, variables and errors).
+
+    def _compiled(self, text: Any, compiler: Any) -> Any:
+        cache = self.__dict__.setdefault("_fast_expressions", {})
+        key = (compiler, text if isinstance(text, str) else repr(text))
+        if key not in cache:
+            # With use_extra_vars the templar sees the extra vars too; the closures see the host's alone.
+            cache[key] = None if self._use_extra_vars() else compiler(text)
+        return cache[key]
+
+    def _use_extra_vars(self) -> bool:
+        try:
+            return bool(self.get_option("use_extra_vars"))
+        except KeyError:
+            return False
+
+    def _compose(self, template: Any, variables: Any, disable_lookups: Any = ...) -> Any:
+        evaluate = self._compiled(template, compile_expression)
+        if evaluate is not None:
+            try:
+                return evaluate(variables)
+            except Miss:
+                pass
+        return super()._compose(template, variables)
+
+    def _add_host_to_composed_groups(
+        self, groups: Any, variables: Any, host: str, strict: bool = False, fetch_hostvars: bool = True
+    ) -> None:
+        if not groups or not isinstance(groups, dict):
+            return
+        if fetch_hostvars:
+            variables = combine_vars(variables, self.inventory.get_host(host).get_vars())
+        for group_name, conditional in groups.items():
+            evaluate = self._compiled(conditional, compile_conditional)
+            try:
+                if evaluate is None:
+                    raise Miss("not compiled")
+                joins = evaluate(variables)
+            except Miss:
+                # Constructable's own handling, errors and strict mode included, for this entry alone.
+                super()._add_host_to_composed_groups(
+                    {group_name: conditional}, variables, host, strict=strict, fetch_hostvars=False
+                )
+                continue
+            if joins:
+                self.inventory.add_child(self.inventory.add_group(self._sanitize_group_name(group_name)), host)
 
     def _reject_unknown_keys(self, config: dict[str, Any], path: str) -> None:
         unknown = sorted(set(config or {}) - set(self._options) - _ALWAYS_ALLOWED)
@@ -183,11 +319,15 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
         """Variables of groups the records make (none unless a plugin says otherwise)."""
         return {}
 
-    def _populate(self, hosts: list[dict[str, Any]]) -> None:
+    def _populate(
+        self, hosts: list[dict[str, Any]], constructed: bool = True, recorder: Recorder | None = None
+    ) -> None:
         strict = self.get_option("strict")
-        compose = self.get_option("compose")
-        groups = self.get_option("groups")
-        keyed = self.get_option("keyed_groups")
+        compose, groups, keyed = (
+            (self.get_option("compose"), self.get_option("groups"), self.get_option("keyed_groups"))
+            if constructed
+            else (None, None, None)
+        )
         inventory = self.inventory
         # Parent-child links between groups are made once, not once per host.
         links = {(group, parent) for host in hosts for group, parent in host["groups"]}
@@ -208,6 +348,11 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
                 if group not in parents:
                     inventory.add_child(group, name)
             if compose or groups or keyed:
-                self._set_composite_vars(compose, host["vars"], name, strict=strict)
-                self._add_host_to_composed_groups(groups, host["vars"], name, strict=strict)
-                self._add_host_to_keyed_groups(keyed, host["vars"], name, strict=strict)
+                # Constructable's methods change self.inventory: a recorder in its place notes what they do.
+                self.inventory = recorder or inventory
+                try:
+                    self._set_composite_vars(compose, host["vars"], name, strict=strict)
+                    self._add_host_to_composed_groups(groups, host["vars"], name, strict=strict)
+                    self._add_host_to_keyed_groups(keyed, host["vars"], name, strict=strict)
+                finally:
+                    self.inventory = inventory

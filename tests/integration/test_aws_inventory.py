@@ -219,6 +219,17 @@ def test_two_accounts_through_assumed_roles(moto, inventory):
     assert "web1" not in hostvars
 
 
+# The constructed features people write beside the tag scheme: a hit restores what they made.
+CONSTRUCTED = {
+    "compose": {"ansible_host": "public_ip_address | default(private_ip_address)", "size": "instance_type"},
+    "keyed_groups": [
+        {"key": "ec2_tags.Env", "prefix": "env", "default_value": "none"},
+        {"key": "region", "prefix": "region", "parent_group": "regions"},
+    ],
+    "groups": {"east": "region == 'us-east-1'", "named": "ec2_tags.Name is defined"},
+}
+
+
 def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventory, tmp_path):
     url, _ = moto
     with aws_emulator.FaultProxy(url) as proxy:
@@ -229,6 +240,7 @@ def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventor
             "cache_plugin": "ansible.builtin.jsonfile",
             "cache_connection": str(tmp_path / "cache"),
             "cache_timeout": 600,
+            **CONSTRUCTED,
         }
         rc1, first, out1 = inventory(**options)
         calls = proxy.faults.requests
@@ -238,6 +250,43 @@ def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventor
     assert calls > 0
     assert proxy.faults.requests == calls, "the second run must come from the cache"
     assert first == second
+    assert "web1" in hosts_of(first, "region_us_west_2")
+    assert "region_us_west_2" in first["regions"]["children"]
+    assert "pg1" in hosts_of(first, "east")
+    # What the constructed features made is in the cache, replayed on a hit rather than evaluated again.
+    (cached,) = [json.loads(json.loads(path.read_text())["__payload__"]) for path in (tmp_path / "cache").iterdir()]
+    operations = [[untagged(item) for item in operation] for operation in cached["constructed"]]
+    assert ["child", "regions", "region_us_west_2"] in operations
+
+
+def untagged(value):
+    """A value as the jsonfile cache keeps it, without ansible-core's tags (a config string's origin)."""
+    return value["value"] if isinstance(value, dict) and "__ansible_type" in value else value
+
+
+def test_a_changed_config_is_not_answered_from_the_cache(moto, inventory, tmp_path):
+    """The cache holds the inventory one config made: with other constructed features (or filters, or
+    hostnames) the next run asks AWS again and builds what the new config says."""
+    url, _ = moto
+    with aws_emulator.FaultProxy(url) as proxy:
+        options = {
+            "endpoint_url": proxy.url,
+            "regions": ["us-east-1", "us-west-2"],
+            "cache": True,
+            "cache_plugin": "ansible.builtin.jsonfile",
+            "cache_connection": str(tmp_path / "cache"),
+            "cache_timeout": 600,
+            **CONSTRUCTED,
+        }
+        rc1, first, out1 = inventory(**options)
+        calls = proxy.faults.requests
+        rc2, second, out2 = inventory(**{**options, "keyed_groups": [{"key": "instance_type", "prefix": "type"}]})
+    assert rc1 == 0, tail(out1)
+    assert rc2 == 0, tail(out2)
+    assert proxy.faults.requests > calls, "another config must not be answered from the cache"
+    assert "region_us_west_2" in first
+    assert "region_us_west_2" not in second
+    assert hosts_of(second, "type_m5_large")
 
 
 def test_every_page_is_followed(moto, inventory):
