@@ -5,9 +5,13 @@ its own endpoint; one moto server would render every region's answer on one core
 turn), launches N instances spread over K regions (tagged with groundwork's scheme), puts
 scripts/aws_emulator.py's proxy in front (routing by region, adding a fixed latency to
 every request), then times `ansible-inventory --list` for both plugins, configured to give
-the same hosts and groups, and prints wall time, their ratio and peak memory. Ours is also
-timed from a warm cache, and its warm load as ansible-playbook pays it.
+the same hosts and groups, and prints wall time, CPU seconds of the ansible-inventory process, their
+ratio and peak memory. Ours is also timed from a warm cache, and its warm load as ansible-playbook
+pays it; the floor is ansible-core itself reading a static file of the same hosts and groups.
+Two configs: the tag scheme alone (where ours needs no Jinja), and the config most teams write: the
+tag scheme plus keyed_groups on three tags and the region and a compose for ansible_host.
 usage: scripts/bench_inventory.py [--instances 2000] [--regions 4] [--latency-ms 0 100] [--single-moto]
+                                  [--configs tags constructed]
 """
 
 from __future__ import annotations
@@ -39,6 +43,27 @@ TAG_SETS = [
     {"groundwork:roles": "backup_repository"},
     {"groundwork:roles": "server"},
 ]
+# Tags teams key groups on, beside groundwork's scheme: every batch gets one of each.
+TEAM_TAGS = {"Env": ["prod", "staging", "dev"], "Team": ["data", "web", "ops", "ml"], "App": ["api", "etl", "site"]}
+# The config most teams write: keyed groups on three tags and the region, and ansible_host composed.
+OURS_CONSTRUCTED = {
+    "keyed_groups": [
+        {"key": "ec2_tags.Env", "prefix": "env"},
+        {"key": "ec2_tags.Team", "prefix": "team"},
+        {"key": "ec2_tags.App", "prefix": "app"},
+        {"key": "region", "prefix": "region"},
+    ],
+    "compose": {"ansible_host": "public_ip_address | default(private_ip_address)"},
+}
+THEIRS_CONSTRUCTED = {
+    "keyed_groups": [
+        {"key": "tags.Env", "prefix": "env"},
+        {"key": "tags.Team", "prefix": "team"},
+        {"key": "tags.App", "prefix": "app"},
+        {"key": "placement.region", "prefix": "region"},
+    ],
+    "compose": {"ansible_host": "public_ip_address | default(private_ip_address)"},
+}
 # amazon.aws.aws_ec2 needs this to build the same groups from the same tags.
 AWS_EC2_GROUPS = {
     "servers": "tags['groundwork:roles'] is defined or tags['groundwork:pg_role'] is defined",
@@ -67,6 +92,7 @@ def seed_region(url: str, region: str, count: int, offset: int) -> None:
         batch = min(250, count - launched)
         tag_list = [{"Key": k, "Value": v.format(n=serial // 50)} for k, v in tags.items()]
         tag_list.append({"Key": "Name", "Value": f"bench-{region}-{launched:05d}"})  # one per batch
+        tag_list += [{"Key": key, "Value": values[serial % len(values)]} for key, values in TEAM_TAGS.items()]
         ec2.run_instances(
             ImageId=image,
             MinCount=batch,
@@ -78,12 +104,12 @@ def seed_region(url: str, region: str, count: int, offset: int) -> None:
         serial += 1
 
 
-def timed_inventory(config: Path) -> tuple[float, int, dict]:
-    """Wall seconds, peak RSS (MiB) and the parsed output of ansible-inventory --list."""
+def timed_inventory(config: Path) -> tuple[float, float, int, dict]:
+    """Wall seconds, CPU seconds, peak RSS (MiB) and the parsed output of ansible-inventory --list."""
     env = dict(os.environ, ANSIBLE_INVENTORY_UNPARSED_FAILED="true")
     start = time.perf_counter()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", "ansible-inventory", "-i", str(config), "--list"],
+        ["/usr/bin/time", "-f", "%M %U %S", "ansible-inventory", "-i", str(config), "--list"],
         capture_output=True,
         text=True,
         env=env,
@@ -92,8 +118,8 @@ def timed_inventory(config: Path) -> tuple[float, int, dict]:
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"ansible-inventory failed for {config.name}:\n{done.stderr[-3000:]}")
-    peak_kib = int(done.stderr.strip().splitlines()[-1])
-    return wall, peak_kib // 1024, json.loads(done.stdout)
+    peak_kib, user, system = done.stderr.strip().splitlines()[-1].split()
+    return wall, float(user) + float(system), int(peak_kib) // 1024, json.loads(done.stdout)
 
 
 _LOAD_ONLY = """
@@ -121,9 +147,10 @@ def members(parsed: dict, group: str) -> set[str]:
     return found
 
 
-def write_configs(work: Path, url: str, regions: list[str], latency: float) -> tuple[Path, Path]:
+def write_configs(work: Path, url: str, regions: list[str], latency: float, kind: str) -> tuple[Path, Path]:
     """Our config and amazon.aws.aws_ec2's, giving the same hosts and groups from the same API."""
-    ours = work / "bench.groundwork_ec2.yml"
+    constructed = kind == "constructed"
+    ours = work / f"bench-{kind}.groundwork_ec2.yml"
     ours.write_text(
         yaml.safe_dump(
             {
@@ -135,12 +162,14 @@ def write_configs(work: Path, url: str, regions: list[str], latency: float) -> t
                 "hostnames": ["instance-id"],
                 "cache": True,
                 "cache_plugin": "ansible.builtin.jsonfile",
-                "cache_connection": str(work / f"cache-{latency}"),
+                "cache_connection": str(work / f"cache-{kind}-{latency}"),
                 "cache_timeout": 3600,
+                **(OURS_CONSTRUCTED if constructed else {}),
             }
         )
     )
-    theirs = work / "bench.aws_ec2.yml"
+    theirs = work / f"bench-{kind}.aws_ec2.yml"
+    compose = {"groundwork_pg_cluster": "tags['groundwork:cluster'] | default(omit)"}
     theirs.write_text(
         yaml.safe_dump(
             {
@@ -150,22 +179,24 @@ def write_configs(work: Path, url: str, regions: list[str], latency: float) -> t
                 **KEYS,
                 "hostnames": ["instance-id"],
                 "groups": AWS_EC2_GROUPS,
-                "compose": {"groundwork_pg_cluster": "tags['groundwork:cluster'] | default(omit)"},
+                "compose": {**compose, **(THEIRS_CONSTRUCTED["compose"] if constructed else {})},
+                **({"keyed_groups": THEIRS_CONSTRUCTED["keyed_groups"]} if constructed else {}),
             }
         )
     )
     return ours, theirs
 
 
-def measure(proxy: FaultProxy, config: Path) -> tuple[float, int, dict, int]:
+def measure(proxy: FaultProxy, config: Path) -> tuple[float, float, int, dict, int]:
     """timed_inventory() plus the number of API calls it made through the proxy."""
     before = proxy.faults.requests
-    wall, memory, listed = timed_inventory(config)
-    return wall, memory, listed, proxy.faults.requests - before
+    wall, cpu, memory, listed = timed_inventory(config)
+    return wall, cpu, memory, listed, proxy.faults.requests - before
 
 
 def check_same(ours: dict, theirs: dict, warm: dict) -> None:
-    for group in AWS_EC2_GROUPS:
+    keyed = {group for group in ours if group.startswith(("env_", "team_", "app_", "region_"))}
+    for group in sorted(set(AWS_EC2_GROUPS) | keyed):
         ours_in, theirs_in = members(ours, group), members(theirs, group)
         if ours_in != theirs_in:
             sys.exit(
@@ -176,37 +207,52 @@ def check_same(ours: dict, theirs: dict, warm: dict) -> None:
         sys.exit("the warm cache did not give the same inventory")
 
 
-def floor_of(work: Path, names: list[str]) -> tuple[float, float]:
-    """What ansible-core itself needs for as many hosts: --list and load of a static file of the names alone."""
+def floor_of(work: Path, listed: dict) -> tuple[float, float, float]:
+    """What ansible-core itself needs for the same hosts and groups (no variables), from a static file:
+    --list wall and CPU seconds, and its load as ansible-playbook pays it."""
+    groups: dict = {}
+    for name, group in listed.items():
+        if name in ("_meta", "all"):
+            continue
+        entry = {}
+        if group.get("hosts"):
+            entry["hosts"] = dict.fromkeys(group["hosts"])
+        if group.get("children"):
+            entry["children"] = {child: {} for child in group["children"]}
+        groups[name] = entry
     floor = work / "floor.yml"
-    floor.write_text(yaml.safe_dump({"all": {"hosts": dict.fromkeys(names)}}))
-    return timed_inventory(floor)[0], load_seconds(floor)
+    floor.write_text(yaml.safe_dump({"all": {"children": groups}}))
+    wall, cpu, _, _ = timed_inventory(floor)
+    return wall, cpu, load_seconds(floor)
 
 
-def bench_round(work: Path, urls: dict[str, str], instances: int, latency: float) -> None:
+def bench_round(work: Path, urls: dict[str, str], instances: int, latency: float, kind: str) -> None:
     """Both plugins through one proxy with this latency; ours cold then warm; prints the table."""
     regions = list(urls)
     with FaultProxy(urls[regions[0]], Faults(latency=latency / 1000), regional=urls) as proxy:
-        ours, theirs = write_configs(work, proxy.url, regions, latency)
-        their_wall, their_mem, their_out, their_calls = measure(proxy, theirs)
-        cold_wall, cold_mem, cold_out, cold_calls = measure(proxy, ours)
-        warm_wall, warm_mem, warm_out, warm_calls = measure(proxy, ours)
+        ours, theirs = write_configs(work, proxy.url, regions, latency, kind)
+        their = measure(proxy, theirs)
+        cold = measure(proxy, ours)
+        warm = measure(proxy, ours)
         warm_load = load_seconds(ours)
-    check_same(cold_out, their_out, warm_out)
-    names = list(cold_out["_meta"]["hostvars"])
-    floor_wall, floor_load = floor_of(work, names)
-    print(f"\nN={instances} K={len(regions)} latency={latency:g} ms  (hosts listed: {len(names)})")
-    print(f"  {'plugin':<32}{'wall':>9}{'peak RSS':>11}{'API calls':>11}")
-    print(f"  {'amazon.aws.aws_ec2':<32}{their_wall:>8.2f}s{their_mem:>8} MiB{their_calls:>11}")
-    print(f"  {'groundwork.infra.ec2 (cold)':<32}{cold_wall:>8.2f}s{cold_mem:>8} MiB{cold_calls:>11}")
-    print(f"  {'groundwork.infra.ec2 (warm)':<32}{warm_wall:>8.2f}s{warm_mem:>8} MiB{warm_calls:>11}")
-    print(f"  warm load as ansible-playbook sees it (InventoryManager, no --list output): {warm_load:.2f}s")
+    check_same(cold[3], their[3], warm[3])
+    hosts = len(cold[3]["_meta"]["hostvars"])
+    floor_wall, floor_cpu, floor_load = floor_of(work, cold[3])
+    print(f"\nconfig={kind} N={instances} K={len(regions)} latency={latency:g} ms  (hosts listed: {hosts})")
+    print(f"  {'ansible-inventory --list':<34}{'wall':>9}{'CPU':>9}{'peak RSS':>11}{'API calls':>11}")
+    for label, (wall, cpu, memory, _, calls) in (
+        ("amazon.aws.aws_ec2", their),
+        ("groundwork.infra.ec2 (cold)", cold),
+        ("groundwork.infra.ec2 (cached)", warm),
+    ):
+        print(f"  {label:<34}{wall:>8.2f}s{cpu:>8.2f}s{memory:>7} MiB{calls:>11}")
+    print(f"  {'static file, same hosts and groups':<34}{floor_wall:>8.2f}s{floor_cpu:>8.2f}s")
+    print(f"  load as ansible-playbook pays it (InventoryManager): cached {warm_load:.2f}s, static {floor_load:.2f}s")
     print(
-        f"  ansible-core alone, a static YAML file of the same {len(names)} names and no variables: "
-        f"--list {floor_wall:.2f}s, load {floor_load:.2f}s"
+        f"  cold CPU: {their[1] / cold[1]:.1f}x less than aws_ec2; cached CPU: {warm[1] / floor_cpu:.2f}x the "
+        f"static file's; memory: {cold[2] / their[2]:.2f}x of aws_ec2",
+        flush=True,
     )
-    speed_up, memory = their_wall / cold_wall, cold_mem / their_mem
-    print(f"  cold speed-up: {speed_up:.1f}x   memory: {memory:.2f}x of aws_ec2", flush=True)
 
 
 def main() -> None:
@@ -215,6 +261,7 @@ def main() -> None:
     parser.add_argument("--regions", type=int, default=4)
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0])
     parser.add_argument("--single-moto", action="store_true", help="one moto server for every region")
+    parser.add_argument("--configs", nargs="+", choices=["tags", "constructed"], default=["tags", "constructed"])
     args = parser.parse_args()
     regions = REGIONS[: args.regions]
     work = Path(tempfile.mkdtemp(prefix="bench-inventory-"))
@@ -232,7 +279,8 @@ def main() -> None:
             flush=True,
         )
         for latency in args.latency_ms:
-            bench_round(work, urls, args.instances, latency)
+            for kind in args.configs:
+                bench_round(work, urls, args.instances, latency, kind)
     finally:
         for server, _ in servers:
             server.terminate()
