@@ -230,18 +230,23 @@ CONSTRUCTED = {
 }
 
 
+def cached_with_constructed(endpoint: str, tmp_path) -> dict:
+    """Both lab regions through `endpoint`, cached as JSON files under tmp_path, with CONSTRUCTED."""
+    return {
+        "endpoint_url": endpoint,
+        "regions": ["us-east-1", "us-west-2"],
+        "cache": True,
+        "cache_plugin": "ansible.builtin.jsonfile",
+        "cache_connection": str(tmp_path / "cache"),
+        "cache_timeout": 600,
+        **CONSTRUCTED,
+    }
+
+
 def test_cache_hit_returns_the_same_inventory_without_calling_aws(moto, inventory, tmp_path):
     url, _ = moto
     with aws_emulator.FaultProxy(url) as proxy:
-        options = {
-            "endpoint_url": proxy.url,
-            "regions": ["us-east-1", "us-west-2"],
-            "cache": True,
-            "cache_plugin": "ansible.builtin.jsonfile",
-            "cache_connection": str(tmp_path / "cache"),
-            "cache_timeout": 600,
-            **CONSTRUCTED,
-        }
+        options = cached_with_constructed(proxy.url, tmp_path)
         rc1, first, out1 = inventory(**options)
         calls = proxy.faults.requests
         rc2, second, out2 = inventory(**options)
@@ -269,15 +274,7 @@ def test_a_changed_config_is_not_answered_from_the_cache(moto, inventory, tmp_pa
     hostnames) the next run asks AWS again and builds what the new config says."""
     url, _ = moto
     with aws_emulator.FaultProxy(url) as proxy:
-        options = {
-            "endpoint_url": proxy.url,
-            "regions": ["us-east-1", "us-west-2"],
-            "cache": True,
-            "cache_plugin": "ansible.builtin.jsonfile",
-            "cache_connection": str(tmp_path / "cache"),
-            "cache_timeout": 600,
-            **CONSTRUCTED,
-        }
+        options = cached_with_constructed(proxy.url, tmp_path)
         rc1, first, out1 = inventory(**options)
         calls = proxy.faults.requests
         rc2, second, out2 = inventory(**{**options, "keyed_groups": [{"key": "instance_type", "prefix": "type"}]})
