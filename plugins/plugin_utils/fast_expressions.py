@@ -20,6 +20,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ansible.module_utils.datatag import native_type_name
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
 Evaluator = Callable[[Mapping[str, Any]], Any]
@@ -42,6 +43,26 @@ COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 _PARSER = Environment()
+
+PLAIN = {kind.__name__: kind for kind in (str, int, float, bool, list, dict, type(None))}
+_native_of: dict[type, type | None] = {}
+
+
+def native(value: Any) -> type | None:
+    """The plain type `value` is, or stands for: ansible-core hands a plugin's variables back as tagged
+    copies (origin, trust), subclasses of str, dict, list ... that behave as their base type. None for
+    anything else (a class of the plugin's or a library's), which is the templar's to judge."""
+    kind = type(value)
+    try:
+        return _native_of[kind]
+    except KeyError:
+        name = native_type_name(kind)
+        base = PLAIN.get(name)
+        # A tagged type names its base; a subclass that is not one (named as it is) is not plain.
+        tagged = base is not None and issubclass(kind, base) and name != kind.__name__
+        plain = base if kind is base or tagged else None
+        _native_of[kind] = plain
+        return plain
 
 
 class Miss(Exception):
@@ -159,7 +180,10 @@ def _attribute(parent: Evaluator, attr: str) -> Evaluator:
 
     def get(variables: Mapping[str, Any]) -> Any:
         value = parent(variables)
-        if type(value) is dict:
+        if native(value) is dict:
+            # A tagged dict's own attributes (all private) are the templar's to refuse.
+            if type(value) is not dict and hasattr(type(value), attr):
+                raise Miss(attr)
             if attr in value:
                 return value[attr]
             raise Undefined(attr)
@@ -171,11 +195,12 @@ def _attribute(parent: Evaluator, attr: str) -> Evaluator:
 def _item(parent: Evaluator, key: Any) -> Evaluator:
     def get(variables: Mapping[str, Any]) -> Any:
         value = parent(variables)
-        if type(value) is dict:
+        kind = native(value)
+        if kind is dict:
             if key in value:
                 return value[key]
             raise Undefined(repr(key))
-        if type(value) is list and type(key) is int:
+        if kind is list and type(key) is int:
             if -len(value) <= key < len(value):
                 return value[key]
             raise Undefined(repr(key))
@@ -185,12 +210,10 @@ def _item(parent: Evaluator, key: Any) -> Evaluator:
 
 
 def _comparison(left: Evaluator, compare: Callable[[Any, Any], bool], right: Evaluator) -> Evaluator:
-    plain = (str, int, float, bool, type(None), list, dict)
-
     def evaluate(variables: Mapping[str, Any]) -> bool:
         a, b = left(variables), right(variables)
         # Plain values compare as in Python; anything else, or a test Python refuses, is the templar's.
-        if type(a) not in plain or type(b) not in plain:
+        if native(a) is None or native(b) is None:
             raise Miss("comparison")
         try:
             return compare(a, b)

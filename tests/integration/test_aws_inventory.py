@@ -380,6 +380,35 @@ def test_rds_instances_clusters_and_roles(moto, inventory):
 EXAMPLES = sorted((ROOT / "inventories" / "aws").glob("*.groundwork_*.yml"))
 
 
+def test_rds_constructed_features_and_a_cache_hit(moto, inventory, tmp_path):
+    """groundwork.infra.rds shares the base: keyed groups and compose on its variables, then the same
+    inventory from the cache without a call to AWS."""
+    url, _ = moto
+    with aws_emulator.FaultProxy(url) as proxy:
+        options = {
+            **cached_with_constructed(proxy.url, tmp_path),
+            "regions": ["us-east-1"],
+            "compose": {"dsn_host": "endpoint_address | default(db_instance_identifier)"},
+            "keyed_groups": [
+                {"key": "engine", "prefix": "engine"},
+                {"key": "rds_tags['groundwork:cluster']", "prefix": "tagged", "default_value": "none"},
+            ],
+            "groups": {"aurora": "cluster_role != 'standalone'"},
+        }
+        rc1, first, out1 = inventory("rds", **options)
+        calls = proxy.faults.requests
+        rc2, second, out2 = inventory("rds", **options)
+    assert rc1 == 0, tail(out1)
+    assert rc2 == 0, tail(out2)
+    assert proxy.faults.requests == calls, "the second run must come from the cache"
+    assert first == second
+    assert hosts_of(first, "engine_postgres") == {"billing"}
+    assert hosts_of(first, "engine_aurora_postgresql") == {"orders-1", "orders-2"}
+    assert hosts_of(first, "tagged_billing") == {"billing"}
+    assert hosts_of(first, "aurora") == {"orders-1", "orders-2"}
+    assert first["_meta"]["hostvars"]["billing"]["dsn_host"] == first["_meta"]["hostvars"]["billing"]["ansible_host"]
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)
 def test_example_configs_list_against_moto(moto, inventory, example, tmp_path):
     """Each commented example in inventories/aws is accepted as written; only where it reaches AWS

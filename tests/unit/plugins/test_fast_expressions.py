@@ -4,16 +4,21 @@ variables and errors, strict or not, for expressions the closures answer and for
 from __future__ import annotations
 
 import pytest
+from ansible._internal._datatag._tags import Origin
 from ansible.errors import AnsibleError
 from ansible.inventory.data import InventoryData
+from ansible.inventory.manager import _InventoryDataWrapper
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 from ansible_collections.groundwork.infra.plugins.inventory import ec2
 from ansible_collections.groundwork.infra.plugins.plugin_utils.fast_expressions import (
     compile_conditional,
     compile_expression,
+    native,
 )
 from test_ec2_transforms import instance
+
+SOURCE = "/inventories/aws/fleet.groundwork_ec2.yml"
 
 
 def hosts() -> list[dict]:
@@ -55,7 +60,9 @@ def outcome(fast: bool, strict: bool, **options: object) -> object:
         "strict": strict, "compose": {}, "groups": {}, "keyed_groups": [],
         "leading_separator": True, "use_extra_vars": False, **trusted(options),
     }  # fmt: skip
-    plugin.inventory = InventoryData()
+    # What ansible-inventory hands a plugin: every variable it sets comes back as a tagged copy
+    # (origin, trust), so the closures see tagged dicts and strings, not the plain ones the plugin made.
+    plugin.inventory = _InventoryDataWrapper(InventoryData(), target_plugin=plugin, origin=Origin(path=SOURCE))
     plugin.templar = Templar(loader=DataLoader())
     if not fast:
         plugin._compiled = lambda text, compiler: None
@@ -88,6 +95,7 @@ COMPOSE = {
     "and/or/not": {"x": "(instance_type == 'm5.large' and not region == 'us-east-1') or state != 'running'"},
     "a dict method's name": {"x": "ec2_tags.items"},
     "a string method": {"x": "region.upper"},
+    "a tagged dict's own attribute": {"x": "ec2_tags._native_copy | default('none')"},
     "a filter": {"x": "ec2_tags.Name | upper"},
     "a template": {"x": "'{{ region }}'"},
     "magic variable": {"x": "inventory_hostname"},
@@ -181,3 +189,12 @@ def test_the_config_people_write_is_answered_without_the_templar() -> None:
 )
 def test_other_forms_are_left_to_the_templar(text: str) -> None:
     assert compile_expression(text) is None
+
+
+def test_tagged_values_count_as_their_plain_type_and_other_subclasses_do_not() -> None:
+    library_mapping = type("dict", (dict,), {})  # a library's class that happens to be named dict
+    assert native(trust_as_template("prod")) is str
+    assert native(Origin(path=SOURCE).tag({"env": "prod"})) is dict
+    assert native(Origin(path=SOURCE).tag(["prod"])) is list
+    assert native(library_mapping(env="prod")) is None
+    assert native(object()) is None
