@@ -13,7 +13,7 @@ VENDORED_COLLECTIONS=(ansible.posix community.general community.postgresql commu
 # netavark, aardvark-dns and iptables named explicitly: otherwise apt picks the CNI stack,
 # containers cannot resolve each other, or no container starts on a bridge network.
 APT_PACKAGES=(podman runc netavark aardvark-dns iptables debootstrap openssh-client
-  python3-venv git make)
+  python3-venv git make shellcheck locales)
 # The monitoring test opens Prometheus's console page in a real browser, trusting the lab's CA
 # through an NSS database (certutil); without recommends, Chromium needs no desktop around it.
 APT_PACKAGES_BARE=(chromium libnss3-tools)
@@ -164,6 +164,31 @@ wait_for_image_builds() {
   return "$failed"
 }
 
+# ansible-test sanity (tests/sanity): its shellcheck test needs shellcheck, its tests expect the
+# en_US.UTF-8 locale, and it bootstraps pip into each test's virtual environment with a script it
+# downloads from ci-files.testing.ansible.com, unreachable here: tests/sanity/get_pip.py does the
+# same from pip's wheel on PyPI, under the name and beside the wheel ansible-test looks for.
+prepare_ansible_test() {
+  if ! locale -a 2>/dev/null | grep -qix 'en_US.utf8'; then
+    sed -i 's/^# *\(en_US.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    locale-gen >/dev/null
+    echo "locale en_US.UTF-8 generated"
+  fi
+  local version cache=$HOME/.ansible/test/cache
+  version=$(.venv/bin/python -c 'import types
+from ansible_test._internal.python_requirements import get_venv_packages
+print(get_venv_packages(types.SimpleNamespace(version="3.11"))["pip"])')
+  local script=$cache/get_pip_${version//./_}.py wheel=$cache/pip-$version-py3-none-any.whl
+  if [[ -f $wheel ]] && cmp -s tests/sanity/get_pip.py "$script"; then
+    echo "pip $version bootstrap for ansible-test present"
+    return
+  fi
+  mkdir -p "$cache"
+  .venv/bin/python -m pip download -q --no-deps --only-binary=:all: -d "$cache" "pip==$version"
+  cp tests/sanity/get_pip.py "$script"
+  echo "pip $version bootstrap for ansible-test installed"
+}
+
 declare -A IMAGE_BUILDS=()
 step "apt packages"; install_apt_packages
 step "base images (building in the background)"; start_image_builds
@@ -171,6 +196,7 @@ step "python venv"; install_venv
 step "collections"; vendor_collections
 step "moto wheels"; fetch_moto_wheels
 step "promtool and amtool"; install_prometheus_tools
+step "ansible-test"; prepare_ansible_test
 step "base images"; wait_for_image_builds
 step "what killed runs left of podman networks"; scripts/podman-network-gc
 step "set-up done"

@@ -21,7 +21,7 @@ description:
     container) without podman, for about 0.02 CPU-s per task instead of 0.25 (podman's start-up,
     its storage lock, conmon and runc). It needs root and a running container.
   - Used by the collection's Molecule scenarios; any local podman container works.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
 options:
   remote_addr:
     description: The container's name or ID.

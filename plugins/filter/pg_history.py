@@ -52,7 +52,7 @@ CONTROLDATA = {
 
 
 def lsn(text: str) -> int:
-    high, _, low = text.partition("/")
+    high, _slash, low = text.partition("/")
     try:
         return int(high, 16) << 32 | int(low, 16)
     except ValueError:
@@ -95,7 +95,7 @@ def pg_history(replica: str, primary: str) -> str:
     here, there = position(replica), position(primary)
     if here is None or there is None:
         return ""  # a data directory with no WAL yet, or nothing read: nothing to compare
-    (timeline, at), (primary_timeline, _) = here, there
+    (timeline, at), (primary_timeline, _primary_at) = here, there
     if timeline == primary_timeline:
         return ""
     left = history(primary).get(timeline)

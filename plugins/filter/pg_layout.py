@@ -40,14 +40,14 @@ _value:
   description: The cluster's places.
   type: dict
   contains:
-    version: {description: The major version, as text., type: str}
-    bin_dir: {description: The server's binaries (C(pg_ctl), C(pg_controldata), C(postgres)), type: str}
-    conf_dir: {description: C(postgresql.conf), C(pg_hba.conf) and the role's C(tls/)., type: str}
+    version: {description: "The major version, as text.", type: str}
+    bin_dir: {description: "The server's binaries (C(pg_ctl), C(pg_controldata), C(postgres))", type: str}
+    conf_dir: {description: "C(postgresql.conf), C(pg_hba.conf) and the role's C(tls/).", type: str}
     data_dir: {description: The data directory., type: str}
-    service: {description: The systemd unit, as C(postgresql@16-main)., type: str}
+    service: {description: "The systemd unit, as C(postgresql@16-main).", type: str}
     socket_dir: {description: Where the server puts its Unix socket., type: str}
     pid_file: {description: The pid file postgresql-common's tools read., type: str}
-    home: {description: The postgres user's home, parent of every version's data., type: str}
+    home: {description: "The postgres user's home, parent of every version's data.", type: str}
 """
 
 import re

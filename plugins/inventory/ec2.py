@@ -29,7 +29,7 @@ description:
     (image, launch time, block devices ...) as C(ec2_raw)."
   - Only running instances unless O(filters) says otherwise.
   - The file name must end in C(.groundwork_ec2.yml) or C(.groundwork_ec2.yaml).
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
 requirements:
   - boto3
   - botocore

@@ -25,7 +25,7 @@ description:
   - "These hosts are databases, not machines to log in to. Use them with C(delegate_to: localhost)
     and the endpoint variables, for example with community.postgresql modules."
   - The file name must end in C(.groundwork_rds.yml) or C(.groundwork_rds.yaml).
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
 requirements:
   - boto3
   - botocore

@@ -18,7 +18,7 @@ def statuses(output: str) -> dict[str, str]:
     """Package name to dpkg's status abbreviation ("ii ", "rc ", "un ") from dpkg-query's lines."""
     found: dict[str, str] = {}
     for line in output.splitlines():
-        name, _, abbrev = line.partition("\t")
+        name, _tab, abbrev = line.partition("\t")
         # A multi-arch package has a line per architecture: installed for one is installed.
         if name and found.get(name, "")[1:2] != "i":
             found[name] = abbrev

@@ -20,8 +20,12 @@ description:
   - Owner, group and mode are set on every file given, changed or not, as M(ansible.builtin.copy) does.
   - In check mode nothing is written and no checker runs; the result says what would change, with a
     diff per file in diff mode.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

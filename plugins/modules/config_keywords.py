@@ -12,7 +12,7 @@ description:
   - For files of one setting per line, a keyword then its value (C(/etc/login.defs) and the like),
     that belong to a package rather than to us, so are edited rather than templated.
   - The last line that sets a keyword or comments it out (C(#KEYWORD ...)) is replaced, as
-    M(ansible.builtin.lineinfile) with O(ansible.builtin.lineinfile#module:regexp=^#?\s*KEYWORD\s) does
+    M(ansible.builtin.lineinfile) with O(ansible.builtin.lineinfile#module:regexp) set to C(^#?\s*KEYWORD\s) does
     (C(^#?\s*KEYWORD\s*=) with O(separator==)); a keyword with no such line is added at the end. The rest
     of the file is kept as it is.
   - P(groundwork.infra.config_keywords_changes#filter) tells from the file's text, read with other
@@ -20,8 +20,12 @@ description:
   - One call for every setting, where M(ansible.builtin.lineinfile) in a loop costs a module run per
     setting and host.
   - In check mode nothing is written; the result says what would change.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

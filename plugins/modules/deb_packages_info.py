@@ -19,8 +19,12 @@ description:
     images ship without them and with a fresh C(/var/lib/apt/lists), which
     O(ansible.builtin.apt#module:cache_valid_time) takes for a recent update; a role then updates them
     whatever the directory's age.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: debian
   check_mode:
     support: full
   diff_mode:

@@ -17,8 +17,12 @@ description:
   - A path may be a shell-style pattern (C(/home/*/)), expanded on the host; a pattern ending in
     C(/) matches directories only. Symbolic links are followed, as M(ansible.builtin.file) does.
   - In check mode nothing is changed; the result lists what would change.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

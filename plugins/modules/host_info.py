@@ -18,8 +18,12 @@ description:
     M(ansible.posix.authorized_key) only when there is something for them to do; each costs a module
     run on the host even when it changes nothing.
   - Reads only; changes nothing, in check mode or not.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

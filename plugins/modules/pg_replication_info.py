@@ -19,10 +19,13 @@ description:
   - With O(wait), polls until replication is streaming (and, with O(max_lag_bytes), caught up)
     or fails after O(timeout) seconds; playbooks use this to hold back until replicas are ready.
   - Read-only; supports check mode.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - community.postgresql.postgres
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:
@@ -269,7 +272,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     ensure_required_libs(module)
-    connection, _ = connect_to_db(module, get_conn_params(module, params, warn_db_default=False), autocommit=True)
+    connection, _error = connect_to_db(module, get_conn_params(module, params, warn_db_default=False), autocommit=True)
     cursor = connection.cursor()
     started = time.monotonic()
     try:

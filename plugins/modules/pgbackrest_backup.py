@@ -14,8 +14,12 @@ description:
     serves as well stopped within that time (a full backup serves for any type, a differential for
     a differential or an incremental). Reports changed only when it ran a backup.
   - In check mode nothing runs; the result says whether a backup would be taken.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

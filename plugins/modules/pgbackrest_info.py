@@ -13,8 +13,12 @@ description:
     (type, sizes, start and stop time, LSNs, WAL range), the WAL archive range and the age of the
     newest backup.
   - Read-only; supports check mode.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:
@@ -86,15 +90,15 @@ stanzas:
       elements: dict
       contains:
         label: {description: The backup set label., type: str}
-        type: {description: V(full), V(diff) or V(incr)., type: str}
+        type: {description: "V(full), V(diff) or V(incr).", type: str}
         prior: {description: The backup this one depends on., type: str}
         error: {description: Whether pgbackrest found page checksum errors while copying., type: bool}
         size: {description: Database size in bytes., type: int}
         delta: {description: Bytes copied by this backup., type: int}
         repo_size: {description: Bytes this backup set takes in the repository (compressed)., type: int}
         repo_delta: {description: Bytes this backup added to the repository., type: int}
-        start: {description: Start time, seconds since the epoch., type: int}
-        stop: {description: Stop time, seconds since the epoch., type: int}
+        start: {description: "Start time, seconds since the epoch.", type: int}
+        stop: {description: "Stop time, seconds since the epoch.", type: int}
         duration: {description: Seconds the backup took., type: int}
         lsn_start: {description: LSN at the start., type: str}
         lsn_stop: {description: LSN at the stop; the backup is consistent from here on., type: str}

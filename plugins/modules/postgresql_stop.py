@@ -18,8 +18,12 @@ description:
     start queued behind the stop. Such a unit is released with C(systemctl daemon-reload), which makes
     systemd look at its cgroup again.
   - All of it in one module run, so that a switchover's write pause is not stretched by several task runs.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

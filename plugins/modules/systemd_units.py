@@ -14,8 +14,12 @@ description:
   - One call for a role's services, where M(ansible.builtin.systemd_service) costs a module run per
     unit and host.
   - In check mode nothing is run; the result lists the commands that would be.
-author: groundwork.infra maintainers
+author: groundwork.infra maintainers (@groundwork-infra)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
   diff_mode:

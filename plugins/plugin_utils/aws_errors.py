@@ -15,8 +15,20 @@ from ansible.errors import AnsibleError
 
 try:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
-except ImportError:  # reported by the plugin through HAS_BOTO3
-    BotoCoreError = ClientError = NoCredentialsError = ProfileNotFound = Exception
+except ImportError:  # reported by the plugin through HAS_BOTO3; then none of these is ever raised
+
+    class BotoCoreError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class ClientError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class NoCredentialsError(BotoCoreError):  # type: ignore[no-redef]
+        pass
+
+    class ProfileNotFound(BotoCoreError):  # type: ignore[no-redef]
+        pass
+
 
 CREDENTIAL_CODES = frozenset(
     {

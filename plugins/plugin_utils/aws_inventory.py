@@ -343,8 +343,8 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
                 inventory.set_variable(name, key, value)
             # The host joins its leaf groups only; parents get groups as children, as in the
             # lab's hosts.yml, so membership and ansible-inventory's output both match it.
-            parents = {parent for _, parent in host["groups"] if parent}
-            for group, _ in host["groups"]:
+            parents = {parent for _group, parent in host["groups"] if parent}
+            for group, _parent in host["groups"]:
                 if group not in parents:
                     inventory.add_child(group, name)
             if compose or groups or keyed:

@@ -128,7 +128,7 @@ def _list(node: nodes.List) -> Evaluator:
 
 
 def _getitem(node: nodes.Getitem) -> Evaluator:
-    if type(node.arg) is not nodes.Const:
+    if not isinstance(node.arg, nodes.Const):
         raise _Unsupported("a computed index")
     return _item(_compile(node.node), node.arg.value)
 
@@ -182,7 +182,7 @@ def _attribute(parent: Evaluator, attr: str) -> Evaluator:
         value = parent(variables)
         if native(value) is dict:
             # A tagged dict's own attributes (all private) are the templar's to refuse.
-            if type(value) is not dict and hasattr(type(value), attr):
+            if value.__class__ is not dict and hasattr(value.__class__, attr):
                 raise Miss(attr)
             if attr in value:
                 return value[attr]
@@ -200,7 +200,7 @@ def _item(parent: Evaluator, key: Any) -> Evaluator:
             if key in value:
                 return value[key]
             raise Undefined(repr(key))
-        if kind is list and type(key) is int:
+        if kind is list and isinstance(key, int) and not isinstance(key, bool):
             if -len(value) <= key < len(value):
                 return value[key]
             raise Undefined(repr(key))
@@ -230,7 +230,7 @@ def _default(node: nodes.Filter) -> Evaluator:
     fallback = _compile(node.args[0]) if node.args else (lambda variables: "")
     boolean = False
     if len(node.args) == 2:
-        if type(node.args[1]) is not nodes.Const or type(node.args[1].value) is not bool:
+        if not isinstance(node.args[1], nodes.Const) or not isinstance(node.args[1].value, bool):
             raise _Unsupported("default's second argument")
         boolean = node.args[1].value
 

@@ -162,7 +162,7 @@ def test_hardened_lab_takes_backups_through_its_firewall(lab_env):
 )
 def test_a_database_host_cannot_run_what_it_likes_on_the_repository(lab_env, command):
     # pg1's postgres holds a key the repository host accepts: it may open the remotes WAL archiving and
-    # restores need, for its own stanza, and nothing else (roles/pgbackrest/files/pgbackrest-gate).
+    # restores need, for its own stanza, and nothing else (roles/pgbackrest/files/pgbackrest-gate.py).
     result = inside(
         PREFIX + "pg1", "ssh", "-o", "BatchMode=yes", f"pgbackrest@{address('backup1')}", command, user="postgres"
     )

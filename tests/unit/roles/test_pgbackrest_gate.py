@@ -1,4 +1,4 @@
-"""roles/pgbackrest/files/pgbackrest-gate as a table: a peer's SSH command in, refused or run."""
+"""roles/pgbackrest/files/pgbackrest-gate.py as a table: a peer's SSH command in, refused or run."""
 
 import importlib.machinery
 import importlib.util
@@ -6,7 +6,9 @@ import importlib.util
 import pytest
 from harness import ROOT
 
-loader = importlib.machinery.SourceFileLoader("pgbackrest_gate", str(ROOT / "roles/pgbackrest/files/pgbackrest-gate"))
+loader = importlib.machinery.SourceFileLoader(
+    "pgbackrest_gate", str(ROOT / "roles/pgbackrest/files/pgbackrest-gate.py")
+)
 spec = importlib.util.spec_from_loader("pgbackrest_gate", loader)
 gate = importlib.util.module_from_spec(spec)
 loader.exec_module(gate)

@@ -1,5 +1,5 @@
-"""The two textfile collectors' pure parts as tables: roles/pgbackrest/files/pgbackrest-metrics
-(pgbackrest info and the schedules in, metrics out) and roles/exporters/files/certificate-metrics."""
+"""The two textfile collectors' pure parts as tables: roles/pgbackrest/files/pgbackrest-metrics.py
+(pgbackrest info and the schedules in, metrics out) and roles/exporters/files/certificate-metrics.py."""
 
 import importlib.machinery
 import importlib.util
@@ -16,8 +16,8 @@ def load(name: str, path: str):
     return module
 
 
-pgbackrest = load("pgbackrest_metrics", "roles/pgbackrest/files/pgbackrest-metrics")
-certificates = load("certificate_metrics", "roles/exporters/files/certificate-metrics")
+pgbackrest = load("pgbackrest_metrics", "roles/pgbackrest/files/pgbackrest-metrics.py")
+certificates = load("certificate_metrics", "roles/exporters/files/certificate-metrics.py")
 
 
 def backup(kind: str, start: int, stop: int, size: int = 30960497, error: bool = False) -> dict:

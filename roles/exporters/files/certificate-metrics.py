@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Managed by Ansible (groundwork.infra.exporters): local changes are overwritten.
 """Write when this host's certificates expire as Prometheus metrics for the node exporter's textfile collector.
 
@@ -33,12 +32,12 @@ def parse_openssl(output: str) -> tuple[str, float]:
     subject = ""
     not_after = None
     for line in output.splitlines():
-        key, _, value = line.partition("=")
+        key, _equals, value = line.partition("=")
         if key == "subject":
             subject = value.strip()
         elif key == "notAfter":
             when = datetime.datetime.strptime(value.strip(), "%b %d %H:%M:%S %Y GMT")
-            not_after = when.replace(tzinfo=datetime.timezone.utc).timestamp()
+            not_after = when.replace(tzinfo=datetime.UTC).timestamp()
     if not_after is None:
         raise ValueError(f"no notAfter in {output!r}")
     return subject, not_after
@@ -77,7 +76,10 @@ def read_certificates(patterns: list[str]) -> tuple[list[tuple[str, str, float]]
         for block in blocks:
             result = subprocess.run(
                 ["openssl", "x509", "-noout", "-subject", "-enddate", "-nameopt", "RFC2253"],
-                input=block, capture_output=True, text=True, check=False,
+                input=block,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             try:
                 subject, not_after = parse_openssl(result.stdout)

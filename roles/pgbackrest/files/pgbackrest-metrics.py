@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Managed by Ansible (groundwork.infra.pgbackrest): local changes are overwritten.
 """Write pgBackRest's state as Prometheus metrics for the node exporter's textfile collector.
 
@@ -15,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import pwd
@@ -52,7 +52,9 @@ def backup_metrics(info: list[dict]) -> list[tuple[str, dict[str, str], float]]:
             samples.append(("pgbackrest_backup_last_completion_timestamp_seconds", labels, stamp["stop"]))
             samples.append(("pgbackrest_backup_last_duration_seconds", labels, stamp["stop"] - stamp["start"]))
             samples.append(("pgbackrest_backup_last_size_bytes", labels, backup["info"]["size"]))
-            samples.append(("pgbackrest_backup_last_repository_size_bytes", labels, backup["info"]["repository"]["size"]))
+            samples.append(
+                ("pgbackrest_backup_last_repository_size_bytes", labels, backup["info"]["repository"]["size"])
+            )
         for archive in stanza.get("archive") or ():
             present = 1 if archive.get("max") else 0
             samples.append(("pgbackrest_archive_present", {"stanza": name, "archive_id": archive["id"]}, present))
@@ -63,10 +65,10 @@ def parse_elapses(output: str) -> list[float]:
     """The times `systemd-analyze calendar --iterations=N` prints (run with TZ=UTC), as epoch seconds."""
     elapses = []
     for line in output.splitlines():
-        label, _, value = line.strip().partition(": ")
+        label, _colon, value = line.strip().partition(": ")
         if label == "Next elapse" or label.startswith("Iter. #"):
             when = datetime.datetime.strptime(value.strip(), "%a %Y-%m-%d %H:%M:%S %Z")
-            elapses.append(when.replace(tzinfo=datetime.timezone.utc).timestamp())
+            elapses.append(when.replace(tzinfo=datetime.UTC).timestamp())
     return elapses
 
 
@@ -74,7 +76,7 @@ def largest_gap(elapses: list[float], horizon: float) -> float | None:
     """The longest time between two consecutive elapses before the horizon: how old the newest
     backup may be, at worst, while the schedule holds."""
     points = sorted(t for t in elapses if t <= horizon)
-    gaps = [b - a for a, b in zip(points, points[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(points)]
     return max(gaps) if gaps else None
 
 
@@ -106,7 +108,9 @@ def render(samples: list[tuple[str, dict[str, str], float]]) -> str:
         "pgbackrest_backup_last_size_bytes": "Database size in the newest backup of this type.",
         "pgbackrest_backup_last_repository_size_bytes": "Repository size of the newest backup of this type.",
         "pgbackrest_archive_present": "1 when the repository holds WAL for this archive id.",
-        "pgbackrest_backup_schedule_interval_seconds": "Longest gap between scheduled backups of this type (any: of any type).",
+        "pgbackrest_backup_schedule_interval_seconds": (
+            "Longest gap between scheduled backups of this type (any: of any type)."
+        ),
     }
     lines = []
     seen = set()

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Managed by Ansible (groundwork.infra.pgbackrest): local changes are overwritten.
 """The one command a pgBackRest peer's SSH key may run on this host (its authorized_keys command=).
 
@@ -47,7 +46,7 @@ def refusal(original: str, args: argparse.Namespace) -> str | None:
 def option_refusal(options: list[str], args: argparse.Namespace) -> str | None:
     stanzas = []
     for word in options:
-        name, _, value = word.removeprefix("--").partition("=")
+        name, _equals, value = word.removeprefix("--").partition("=")
         if not word.startswith("--") or not ALLOWED_OPTIONS.fullmatch(name):
             return f"option {word.split('=')[0]!r} is not one pgBackRest passes to a remote"
         if name == "remote-type" and value != args.remote_type:
