@@ -1,12 +1,25 @@
-# The two commands of README.md. Both set up this machine first (scripts/setup.sh is idempotent).
+# The two commands of README.md, and the stages of the second for CI systems that run them as jobs.
+# Every target sets this machine up first (scripts/setup.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup lab lab-down test
+.PHONY: help setup lab lab-down test lint sanity unit scenario e2e
+
+# Each stage is a slice of the suite; `make test` runs all of them in one pytest session (lint,
+# sanity and unit first: pytest.ini's testpaths), so that its last line counts every test.
+PYTEST := source scripts/env.sh && exec pytest
+# The stages without hosts need no Debian images.
+SETUP_NO_IMAGES := GROUNDWORK_SETUP_IMAGES=none scripts/setup.sh
 
 help:
-	@echo "make lab       set up, bring the podman lab up and apply playbooks/site.yml to it"
-	@echo "make test      set up and run every test (lint, unit, collection, lab, Molecule)"
-	@echo "make lab-down  remove the lab's containers"
+	@echo "make lab                 set up, bring the podman lab up and apply playbooks/site.yml to it"
+	@echo "make test                set up and run every test (the stages below, in one pytest run)"
+	@echo "make lab-down            remove the lab's containers"
+	@echo "stages, as CI jobs run them:"
+	@echo "make lint                ansible-lint, yamllint, ruff, mypy, changelog fragments"
+	@echo "make sanity              ansible-test sanity on the built collection"
+	@echo "make unit                unit tests, the collection's build, the runner wrapper"
+	@echo "make scenario S=NAME     one Molecule scenario (molecule/NAME) with its drills"
+	@echo "make e2e                 the lab end to end, the AWS inventory against moto"
 
 setup:
 	@scripts/setup.sh
@@ -26,4 +39,24 @@ lab-down:
 # so the lab runs next to the scenarios. Given here rather than in pytest.ini, which the scenarios'
 # own testinfra runs read too.
 test: setup
-	@source scripts/env.sh && exec pytest -n 2
+	@$(PYTEST) -n 2
+
+lint:
+	@$(SETUP_NO_IMAGES)
+	@$(PYTEST) tests/lint
+
+sanity:
+	@$(SETUP_NO_IMAGES)
+	@$(PYTEST) tests/sanity
+
+unit:
+	@$(SETUP_NO_IMAGES)
+	@$(PYTEST) tests/unit tests/collection runner/tests
+
+scenario:
+	@[[ -n "$(S)" && -d "molecule/$(S)" ]] || { echo "make scenario S=NAME, one of: $$(cd molecule && ls -d */ | tr -d / | tr "\n" " ")" >&2; exit 2; }
+	@scripts/setup.sh
+	@$(PYTEST) tests/molecule -k "$(S)"
+
+e2e: setup
+	@$(PYTEST) -n 2 tests/integration

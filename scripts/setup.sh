@@ -13,7 +13,7 @@ VENDORED_COLLECTIONS=(ansible.posix community.general community.postgresql commu
 # netavark, aardvark-dns and iptables named explicitly: otherwise apt picks the CNI stack,
 # containers cannot resolve each other, or no container starts on a bridge network.
 APT_PACKAGES=(podman runc netavark aardvark-dns iptables debootstrap openssh-client
-  python3-venv git make shellcheck locales)
+  python3-venv git make shellcheck locales rsync)
 # The monitoring test opens Prometheus's console page in a real browser, trusting the lab's CA
 # through an NSS database (certutil); without recommends, Chromium needs no desktop around it.
 APT_PACKAGES_BARE=(chromium libnss3-tools)
@@ -134,11 +134,16 @@ install_prometheus_tools() {
 
 # The base images need only apt's packages: they are built while the venv installs (debootstrap
 # waits on the mirror and dpkg, pip on PyPI), each with its output in a log shown if it fails.
-# GROUNDWORK_SETUP_IMAGES lists the Debian majors to build (default: all): `make lab` needs only
-# the lab's: a second build beside it cost a new machine's first lab 40 s (set-up 124 s, now 85 s).
+# GROUNDWORK_SETUP_IMAGES lists the Debian majors to build (default: all; `none` for the stages
+# without hosts: lint, sanity, unit): `make lab` needs only the lab's: a second build beside it
+# cost a new machine's first lab 40 s (set-up 124 s, now 85 s).
 start_image_builds() {
   local major
   mkdir -p .cache/setup
+  if [[ ${GROUNDWORK_SETUP_IMAGES:-} == none ]]; then
+    echo "none (GROUNDWORK_SETUP_IMAGES=none: a stage without hosts)"
+    return
+  fi
   for major in ${GROUNDWORK_SETUP_IMAGES:-${!GROUNDWORK_DEBIAN_CODENAMES[@]}}; do
     if [[ $major == "${GROUNDWORK_LAB_DEBIAN:-12}" ]]; then
       # The lab's hosts are cloud instances: their image is made from this base image.
@@ -189,6 +194,24 @@ print(get_venv_packages(types.SimpleNamespace(version="3.11"))["pip"])')
   echo "pip $version bootstrap for ansible-test installed"
 }
 
+# gitlab-ci-local runs .gitlab-ci.yml's jobs on this machine (tests/ci). From npm; 4.65 is the newest
+# that runs on Node.js 20 (this image's) and 18 (Debian 12's, installed when there is none).
+GITLAB_CI_LOCAL_VERSION=4.65.1
+install_gitlab_ci_local() {
+  local bin=.cache/tools/bin/gitlab-ci-local
+  if [[ -x $bin ]] && [[ $($bin --version 2>/dev/null) == "$GITLAB_CI_LOCAL_VERSION" ]]; then
+    echo "gitlab-ci-local $GITLAB_CI_LOCAL_VERSION present"
+    return
+  fi
+  if ! command -v npm >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  npm install --prefix .cache/npm --no-audit --no-fund --loglevel=error "gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION" >/dev/null
+  mkdir -p .cache/tools/bin
+  ln -sfn ../../npm/node_modules/.bin/gitlab-ci-local "$bin"
+  echo "gitlab-ci-local $($bin --version) installed"
+}
+
 declare -A IMAGE_BUILDS=()
 step "apt packages"; install_apt_packages
 step "base images (building in the background)"; start_image_builds
@@ -197,6 +220,9 @@ step "collections"; vendor_collections
 step "moto wheels"; fetch_moto_wheels
 step "promtool and amtool"; install_prometheus_tools
 step "ansible-test"; prepare_ansible_test
+step "gitlab-ci-local"; install_gitlab_ci_local
 step "base images"; wait_for_image_builds
-step "what killed runs left of podman networks"; scripts/podman-network-gc
+if [[ ${GROUNDWORK_SETUP_IMAGES:-} != none ]]; then  # a stage without hosts leaves the networks alone
+  step "what killed runs left of podman networks"; scripts/podman-network-gc
+fi
 step "set-up done"

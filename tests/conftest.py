@@ -149,11 +149,18 @@ LONGEST_FIRST = (
 )
 
 
+# Modules that run ansible-test share its virtual environments (~/.ansible/test/venv), which two
+# runs at once would both create on a new machine: one scope, one worker, one after the other.
+ANSIBLE_TEST_MODULES = ("tests/sanity/test_ansible_test.py", "tests/ci/test_pipelines.py")
+
+
 def scope_of(nodeid: str) -> str:
     match = SCENARIO_ID.match(nodeid)
     if match:
         return f"molecule:{match['scenario']}"
     module = nodeid.split("::", 1)[0]
+    if module in ANSIBLE_TEST_MODULES:
+        return "ansible-test"
     return "lab" if module in LAB_MODULES else module
 
 

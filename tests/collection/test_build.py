@@ -28,7 +28,19 @@ def test_tarball_leaves_out_development_files(installed):
     with tarfile.open(tarball) as archive:
         top = {name.split("/")[0] for name in archive.getnames()}
     assert {"roles", "playbooks", "meta", "MANIFEST.json", "FILES.json", "README.md"} <= top
-    for dev_only in ("molecule", "tests", "scripts", "inventories", "runner", ".venv", ".collections", ".ci"):
+    for dev_only in (
+        "molecule",
+        "tests",
+        "scripts",
+        "inventories",
+        "runner",
+        ".venv",
+        ".collections",
+        ".ci",
+        ".github",
+        ".gitlab-ci.yml",
+        ".gitlab-ci-local",
+    ):
         assert dev_only not in top, dev_only
 
 

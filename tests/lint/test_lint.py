@@ -11,6 +11,8 @@ from harness import project_env, run, tail
         pytest.param(["ruff", "check", "."], id="ruff"),
         pytest.param(["ruff", "format", "--check", "."], id="ruff-format"),
         pytest.param(["antsibull-changelog", "lint"], id="changelog-fragments"),
+        # The GitHub Actions workflows, their shell steps through shellcheck.
+        pytest.param(["actionlint"], id="actionlint"),
     ],
 )
 def test_linter_passes(command):
