@@ -119,6 +119,18 @@ class Recorder:
         self._inventory.set_variable(entity, varname, value)
         self.operations.append(["var", entity, varname, value])
 
+    def plain_operations(self) -> list[list[Any]] | None:
+        """The operations as plain JSON values, or None when a value is not one (then nothing is recorded).
+
+        Names and values come back from ansible-core tagged (their origin); cached as they are, each
+        would be a tagged object in the cache that a hit decodes one by one: at 10,000 hosts, seconds of
+        a load. A hit's set_variable tags them again, as it does every value a plugin sets.
+        """
+        try:
+            return json.loads(json.dumps(self.operations))
+        except (TypeError, ValueError):
+            return None
+
 
 def replay(inventory: Any, operations: list[list[Any]]) -> None:
     """What a Recorder noted, done again on `inventory`."""
@@ -181,8 +193,9 @@ class AwsInventoryBase(BaseInventoryPlugin, Constructable, Cacheable):
         else:
             record = Recorder(self.inventory) if self._constructed_cacheable(new_hosts) else None
             self._populate(built["hosts"], recorder=record)
-            if record is not None:
-                built["constructed"] = record.operations
+            operations = record.plain_operations() if record is not None else None
+            if operations is not None:
+                built["constructed"] = operations
                 fresh = True
         for group, variables in {**built["group_vars"], **partial_marks(built.get("partial", []))}.items():
             self.inventory.add_group(group)
