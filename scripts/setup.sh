@@ -204,6 +204,7 @@ install_gitlab_ci_local() {
     return
   fi
   if ! command -v npm >/dev/null; then
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
   npm install --prefix .cache/npm --no-audit --no-fund --loglevel=error "gitlab-ci-local@$GITLAB_CI_LOCAL_VERSION" >/dev/null

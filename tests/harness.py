@@ -184,6 +184,19 @@ def sql(container: str, query: str, database: str = "postgres") -> str:
     return on(container, "psql", "-XAtq", "-d", database, "-c", query, user="postgres")
 
 
+def build_and_install(work: Path, target: Path) -> Path:
+    """The collection's tarball built into `work` and installed under `target` (as
+    target/ansible_collections/groundwork/infra), without its dependencies: returns the tarball."""
+    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(work), str(ROOT)])
+    assert built.returncode == 0, tail(built.stdout + built.stderr)
+    tarball = next(work.glob("groundwork-infra-*.tar.gz"))
+    # --no-deps: Galaxy is unreachable, the dependencies come from .collections;
+    # --force: the symlinked working tree there would otherwise count as "already installed".
+    done = run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", str(target), str(tarball)])
+    assert done.returncode == 0, tail(done.stdout + done.stderr)
+    return tarball
+
+
 def tail(text: str, lines: int = 80) -> str:
     return "\n".join(text.splitlines()[-lines:])
 

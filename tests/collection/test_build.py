@@ -4,20 +4,14 @@ import re
 import tarfile
 
 import pytest
-from harness import ROOT, project_env, run, tail
+from harness import ROOT, build_and_install, project_env, run, tail
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     work = tmp_path_factory.mktemp("collection")
-    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(work), str(ROOT)])
-    assert built.returncode == 0, tail(built.stdout + built.stderr)
-    tarball = next(work.glob("groundwork-infra-*.tar.gz"))
     target = work / "installed"
-    # --no-deps: Galaxy is unreachable, the dependencies come from .collections below;
-    # --force: the symlinked working tree there would otherwise count as "already installed".
-    done = run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", str(target), str(tarball)])
-    assert done.returncode == 0, tail(done.stdout + done.stderr)
+    tarball = build_and_install(work, target)
     # The installed copy first, then the vendored dependencies (without our symlinked tree).
     env = project_env(ANSIBLE_COLLECTIONS_PATH=f"{target}:{ROOT / '.collections'}")
     return tarball, target, env

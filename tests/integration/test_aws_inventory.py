@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import boto3
 import pytest
 import yaml
 from ansible_collections.groundwork.infra.plugins.inventory import ec2 as ec2_plugin
+from emulated_aws import KEYS, aws_emulator, hosts_of, moto_server, unwrap_unsafe
 from harness import ROOT, project_env, run, tail
 
-spec = importlib.util.spec_from_file_location("aws_emulator", ROOT / "scripts" / "aws_emulator.py")
-aws_emulator = importlib.util.module_from_spec(spec)
-sys.modules["aws_emulator"] = aws_emulator  # dataclasses look their module up there
-spec.loader.exec_module(aws_emulator)
-
-KEYS = {"aws_access_key_id": "AKIAGROUNDWORKTEST", "aws_secret_access_key": "secret"}
 OTHER_ACCOUNT_ROLE = "arn:aws:iam::222222222222:role/inventory-read"
 LAB = {  # name: tags, as an operator would tag the lab's hosts with Terraform
     "pg1": {"groundwork:roles": "postgresql", "groundwork:pg_role": "primary", "groundwork:cluster": "main"},
@@ -62,11 +55,8 @@ def launch(ec2, image, name, tags, itype="t3.micro"):
 
 @pytest.fixture(scope="module")
 def moto():
-    server, url = aws_emulator.start_moto(str(ROOT / ".venv" / "bin" / "moto_server"))
-    seeded = seed(url)
-    yield url, seeded
-    server.terminate()
-    server.wait(10)
+    for url in moto_server():
+        yield url, seed(url)
 
 
 def seed(url):
@@ -145,17 +135,6 @@ def inventory_env(tmp_path):
     return project_env(
         ANSIBLE_INVENTORY_UNPARSED_FAILED="true", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / "facts")
     )
-
-
-def unwrap_unsafe(obj):
-    return obj["__ansible_unsafe"] if set(obj) == {"__ansible_unsafe"} else obj
-
-
-def hosts_of(parsed, group):
-    found = set(parsed.get(group, {}).get("hosts", []))
-    for child in parsed.get(group, {}).get("children", []):
-        found |= hosts_of(parsed, child)
-    return found
 
 
 def test_every_running_instance_once_in_the_lab_groups(moto, inventory):

@@ -12,8 +12,8 @@ import hcl2
 import pytest
 import yaml
 from ansible_collections.groundwork.infra.plugins.inventory import ec2 as ec2_plugin
+from emulated_aws import KEYS, hosts_of, moto_server, unwrap_unsafe
 from harness import ROOT, project_env, run, tail
-from test_aws_inventory import KEYS, aws_emulator, hosts_of, unwrap_unsafe
 
 EXAMPLE = ROOT / "examples" / "terraform"
 REGION = "eu-central-1"
@@ -78,10 +78,7 @@ def test_every_tag_is_one_the_ec2_plugin_reads():
 
 @pytest.fixture(scope="module")
 def moto():
-    server, url = aws_emulator.start_moto(str(ROOT / ".venv" / "bin" / "moto_server"))
-    yield url
-    server.terminate()
-    server.wait(10)
+    yield from moto_server()
 
 
 def test_the_hosts_it_creates_land_in_the_lab_groups(moto, tmp_path):

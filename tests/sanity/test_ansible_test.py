@@ -12,7 +12,7 @@ import shutil
 import sys
 
 from ansible.release import __version__ as ansible_core
-from harness import ROOT, run, tail
+from harness import ROOT, build_and_install, run, tail
 
 IGNORES = "ignore-{}.{}.txt".format(*ansible_core.split(".")[:2])
 # pip's, not ansible-test's: this machine's pip configuration names an index directory that is not
@@ -21,11 +21,7 @@ PIP_CONFIG_NOTE = re.compile(r"WARNING: Location '[^']+' is ignored")
 
 
 def installed_collection(work):
-    built = run(["ansible-galaxy", "collection", "build", "--output-path", str(work), str(ROOT)])
-    assert built.returncode == 0, tail(built.stdout + built.stderr)
-    tarball = next(work.glob("groundwork-infra-*.tar.gz"))
-    done = run(["ansible-galaxy", "collection", "install", "--no-deps", "--force", "-p", str(work), str(tarball)])
-    assert done.returncode == 0, tail(done.stdout + done.stderr)
+    build_and_install(work, work)
     collection = work / "ansible_collections" / "groundwork" / "infra"
     # The dependencies (doc fragments, module_utils) where ansible-test looks for them: the same root.
     vendored = ROOT / ".collections" / "ansible_collections"
