@@ -2,7 +2,7 @@
 # Every target sets this machine up first (scripts/setup.sh is idempotent).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-.PHONY: help setup lab lab-down test lint sanity unit scenario e2e
+.PHONY: help setup lab lab-down test lint sanity unit scenario e2e ee
 
 # Each stage is a slice of the suite; `make test` runs all of them in one pytest session (lint,
 # sanity and unit first: pytest.ini's testpaths), so that its last line counts every test.
@@ -14,6 +14,7 @@ help:
 	@echo "make lab                 set up, bring the podman lab up and apply playbooks/site.yml to it"
 	@echo "make test                set up and run every test (the stages below, in one pytest run)"
 	@echo "make lab-down            remove the lab's containers"
+	@echo "make ee                  build the execution environment (localhost/groundwork-ee:latest)"
 	@echo "stages, as CI jobs run them:"
 	@echo "make lint                ansible-lint, yamllint, ruff, mypy, changelog fragments"
 	@echo "make sanity              ansible-test sanity on the built collection"
@@ -34,6 +35,11 @@ lab:
 
 lab-down:
 	@scripts/lab down
+
+# The execution environment AWX/AAP runs (execution-environment.yml), from the lab's Debian 12 image.
+ee:
+	@GROUNDWORK_SETUP_IMAGES=12 scripts/setup.sh
+	@source scripts/env.sh && scripts/build-ee
 
 # Two pytest-xdist workers, each taking whole modules or whole Molecule scenarios (tests/conftest.py),
 # so the lab runs next to the scenarios. Given here rather than in pytest.ini, which the scenarios'

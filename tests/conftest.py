@@ -137,6 +137,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
 LAB_MODULES = (
     "tests/integration/test_lab_site.py",
+    # site.yml --check from the execution environment, while the lab is as site.yml left it.
+    "tests/integration/test_execution_environment.py",
     "tests/integration/test_lab_cluster.py",
     "tests/integration/test_lab_monitoring.py",
     "tests/integration/test_lab_logging.py",
