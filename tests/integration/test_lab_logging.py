@@ -372,9 +372,14 @@ def _as_key(document: dict) -> str:
     return json.dumps(document, sort_keys=True)
 
 
+def _refused_records() -> set[tuple[str, str]]:
+    """(host, message) of every document the endpoint refused at least once."""
+    return {(r["refused"].get("host"), r["refused"].get("message")) for r in bulk_records() if "refused" in r}
+
+
 def _where_they_are(missing: set[tuple[str, str]]) -> str:
     """For a failure: how far each record the endpoint never took got."""
-    refused = {(r["refused"].get("host"), r["refused"].get("message")) for r in bulk_records() if "refused" in r}
+    refused = _refused_records()
     at_collector = {(host, r.get("message")) for host in {host for host, _ in missing} for r in collected(host)}
     stages = {
         "refused and not sent again": missing & refused,
@@ -392,7 +397,7 @@ def _bulk_timings(every: set[tuple[str, str]], logged: float) -> str:
         key = (document.get("host"), document.get("message"))
         if key in every:
             taken.setdefault(key, record["at"] - logged)
-    refused = {(r["refused"].get("host"), r["refused"].get("message")) for r in bulk_records() if "refused" in r}
+    refused = _refused_records()
     first = [seconds for key, seconds in taken.items() if key not in refused]
     again = [seconds for key, seconds in taken.items() if key in refused]
     return (
