@@ -169,7 +169,21 @@ def inside(
             input=stdin, capture_output=True, text=True, env=project_env(), timeout=timeout, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        return subprocess.CompletedProcess(command, 124, "", f"{' '.join(command)}: killed after {timeout:.0f} s")
+        said = f"{' '.join(command)}: killed after {timeout:.0f} s; the container's processes then:\n"
+        return subprocess.CompletedProcess(command, 124, "", said + _processes(prefix))
+
+
+def _processes(prefix: list[str]) -> str:
+    """The process table seen through `prefix`: what a command that timed out was waiting for
+    (a CI run once said only "killed after 600 s")."""
+    try:
+        table = subprocess.run(
+            [*prefix, "ps", "-eo", "pid,ppid,stat,wchan:24,etime,args"],
+            capture_output=True, text=True, env=project_env(), timeout=60, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return "(ps did not answer within 60 s)"
+    return table.stdout or table.stderr
 
 
 def on(container: str, *command: str, user: str = "root") -> str:

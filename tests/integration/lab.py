@@ -153,6 +153,22 @@ def heal(host: str) -> None:
     on(host, "nft", "delete table inet drill")
 
 
+def stop_postgresql(env: dict[str, str], host: str) -> None:
+    """PostgreSQL on `host` stopped as the role stops it: the collection's postgresql_stop module.
+
+    Not `systemctl stop`: on cgroups v1 in a container, systemd may miss the last process of the unit
+    leaving (see outlive_postgresql_in_its_unit), and the stop then waits out Debian's hour; a CI run
+    lost a drill and the rest of its chain so. The module waits for PostgreSQL itself, then releases
+    such a unit.
+    """
+    arguments = "unit=postgresql@15-main version=15 timeout=120"
+    stopped = run(
+        ["ansible", "-i", str(INVENTORY), host, "-b", "-o", "-m", "groundwork.infra.postgresql_stop", "-a", arguments],
+        env=env,
+    )
+    assert stopped.returncode == 0, f"PostgreSQL on {host} did not stop: {stopped.stdout}{stopped.stderr}"
+
+
 def crash_postgresql(host: str) -> None:
     """PostgreSQL on `host` dies at once, every process of its unit killed, as in a crash.
 

@@ -285,7 +285,7 @@ def test_a_stopped_replica_holds_wal_only_up_to_the_limit(inventory: LabInventor
     # Slots nobody streams through: one for a host gone from the inventory, one a former primary kept.
     sql("pg1", "SELECT pg_create_physical_replication_slot('gw_pg9', true)")
     sql("pg2", "SELECT pg_create_physical_replication_slot('gw_pg1')")
-    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    lab.stop_postgresql(inventory.env, "pg3")
     sql("pg1", "CREATE DATABASE slotdrill")
     peak, rounds = 0, 0
     try:
@@ -317,7 +317,7 @@ def test_a_replica_that_is_no_standby_is_refused_and_not_rejoined_then_rebuilt_w
     inventory: LabInventory,
 ) -> None:
     # pg3 left recovery on its own (standby.signal gone): its data may hold writes nobody else has.
-    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    lab.stop_postgresql(inventory.env, "pg3")
     on("pg3", "rm", "/var/lib/postgresql/15/main/standby.signal")
     rc, out = inventory.playbook("postgresql")
     assert rc != 0
@@ -359,7 +359,7 @@ def test_pg_add_replica_refuses_a_host_outside_postgresql_replica_then_copies_a_
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
 
     # pg3 as a replacement machine comes back: PostgreSQL stopped, no data directory.
-    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    lab.stop_postgresql(inventory.env, "pg3")
     on("pg3", "rm", "-rf", "/var/lib/postgresql/15/main")
     rc, out = inventory.playbook("pg_add_replica", "-e", "pg_add_replica_host=pg3")
     assert rc == 0, tail(out)

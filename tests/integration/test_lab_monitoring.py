@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 import yaml
 from harness import ROOT, project_env, run, said, tail, warnings_in
-from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql, wait_for
+from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql, stop_postgresql, wait_for
 from promql import RULES, dashboard_metrics, rule_pack_metrics
 
 MONITOR = "mon1"
@@ -161,14 +161,14 @@ def test_the_rule_pack_is_loaded_and_only_the_watchdog_fires():
 
 
 @pytest.mark.usefixtures("receiver")
-def test_a_stopped_replica_a_slot_holding_wal_and_a_late_backup_reach_the_receiver_and_resolve(figures):
+def test_a_stopped_replica_a_slot_holding_wal_and_a_late_backup_reach_the_receiver_and_resolve(lab_env, figures):
     # Three faults at once, each through the whole chain (exporter, rule, Alertmanager, webhook):
     # - PostgreSQL stopped on pg3: fewer replicas stream than the inventory has;
     # - meanwhile the primary writes WAL that pg3's slot keeps, beyond the lab's threshold;
     # - the backup metrics are told the full backup runs every minute (a drop-in, as if the schedule
     #   said so and its timer never ran): the newest full is then far too old.
     since = mon_clock()
-    on("pg3", "systemctl", "stop", "postgresql@15-main")
+    stop_postgresql(lab_env, "pg3")
     on("backup1", "mkdir", "-p", METRICS_DROPIN.rsplit("/", 1)[0])
     dropin = f"[Service]\nExecStart=\nExecStart={EVERY_MINUTE}\n"
     on("backup1", "sh", "-c", f'printf %s "$1" > {METRICS_DROPIN} && {RERUN_METRICS}', "sh", dropin)

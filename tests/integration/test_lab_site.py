@@ -15,7 +15,7 @@ import groundwork_runner
 import pytest
 import yaml
 from harness import ROOT, changed_tasks, inside, recap, run, tail, warnings_in
-from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address, playbook
+from lab import FAR_SCHEDULES, LAB_HOSTS, PAUSED, PREFIX, address, playbook, stop_postgresql
 
 
 def test_inventory_groups_are_the_documented_contract():
@@ -232,8 +232,9 @@ def test_the_firewall_lets_the_cluster_in_when_no_cluster_name_is_set(lab_env, t
             rule = pg_rule(host, lab_env)
             peers = [address(peer) for peer in ("pg1", "pg2", "pg3") if peer != host]
             assert all(admits(rule, peer) for peer in peers), (host, rule)
-        restart = inside(PREFIX + "pg2", "systemctl", "restart", "postgresql@15-main")
-        assert restart.returncode == 0, restart.stderr
+        stop_postgresql(lab_env, "pg2")
+        start = inside(PREFIX + "pg2", "systemctl", "start", "postgresql@15-main")
+        assert start.returncode == 0, start.stderr
         streaming = run(
             ["ansible", "-i", str(ROOT / "inventories" / "lab"), "pg1", "-b", "--become-user", "postgres", "-o",
              "-m", "groundwork.infra.pg_replication_info", "-a", "wait=true min_replicas=2 timeout=60"],
@@ -343,12 +344,11 @@ def test_check_mode_predicts_the_repair_of_drift_and_site_yml_does_nothing_it_di
 def test_backups_are_refused_with_the_reason_when_a_member_does_not_answer(lab_env):
     # pgBackRest's configuration is built from what each member's server says (its data directory,
     # port, socket): a member whose server is down stops the play with psql's own words.
-    unit = "postgresql@15-main"
-    assert inside(PREFIX + "pg3", "systemctl", "stop", unit).returncode == 0
+    stop_postgresql(lab_env, "pg3")
     try:
         rc, out = playbook(lab_env, "groundwork.infra.backup", *PAUSED)
     finally:
-        assert inside(PREFIX + "pg3", "systemctl", "start", unit).returncode == 0
+        assert inside(PREFIX + "pg3", "systemctl", "start", "postgresql@15-main").returncode == 0
     assert rc != 0
     assert "PostgreSQL does not answer on port 5432 of pg3 (psql: error: connection to server" in out, tail(out)
     assert recap(out)["pg3"]["changed"] == 0, tail(out)
