@@ -12,7 +12,7 @@ description:
   - True when Ansible's virtualization facts name the host a guest of a container runtime (podman, docker,
     containerd, LXC, systemd-nspawn). A container shares its kernel with the host, so the roles leave kernel
     parameters, the hostname and the firewall's kernel side to whoever runs the container, and say so.
-  - A virtual machine (kvm, xen, VMware ...) is a guest too, with a kernel of its own: not a container.
+  - A virtual machine (kvm, xen, VMware ...) is a guest too, but with a kernel of its own, so not a container.
 options:
   _input:
     description: The host's C(ansible_facts) (the C(virtual) subset is enough).
