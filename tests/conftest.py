@@ -142,7 +142,12 @@ LAB_MODULES = (
     "tests/integration/test_lab_cluster.py",
     "tests/integration/test_lab_monitoring.py",
     "tests/integration/test_lab_logging.py",
-    "tests/integration/test_lab_drills.py",
+    # The drills, in the order the cluster goes through them (tests/integration/drills.py).
+    "tests/integration/test_switchover_drill.py",
+    "tests/integration/test_failover_drill.py",
+    "tests/integration/test_replica_drills.py",
+    "tests/integration/test_restore_drill.py",
+    "tests/integration/test_backup_drill.py",
 )
 LONGEST_FIRST = (
     "lab",

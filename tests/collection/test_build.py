@@ -120,13 +120,14 @@ def test_every_installed_plugin_renders_its_documentation(installed, directory):
         assert f"groundwork.infra.{name}" in doc.stdout, f"{kind} {name} rendered no documentation"
 
 
-def test_the_postgresql_role_documents_each_cluster_procedure_as_an_entry_point(installed):
+def test_the_postgresql_role_documents_each_procedure_as_an_entry_point(installed):
     _, _, env = installed
     doc = run(["ansible-doc", "-t", "role", "groundwork.infra.postgresql"], env=env)
     assert doc.returncode == 0, tail(doc.stderr)
     # ansible-doc marks the names up (bold, or *name* without a terminal).
     shown = set(re.findall(r"ENTRY POINT: (?:\x1b\[1m|\*)?(\w+)", doc.stdout))
-    assert shown == {"main", "add_replica", "switchover", "failover", "rejoin"}
+    # The cluster procedures, and the one way settings are applied (the pgbackrest role uses it too).
+    assert shown == {"main", "add_replica", "switchover", "failover", "rejoin", "apply_settings"}
 
 
 def test_installed_playbooks_resolve_by_name(installed):

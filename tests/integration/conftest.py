@@ -1,8 +1,7 @@
 """The suite's lab, brought up once and converged once for every module that uses it.
 
-tests/conftest.py gives the lab's modules (test_lab_site.py, test_lab_cluster.py, test_lab_monitoring.py,
-test_lab_drills.py) to one worker, site first, then the cluster's and monitoring's checks, then the
-drills, which change the cluster.
+tests/conftest.py gives the lab's modules (LAB_MODULES there) to one worker, site first, then the
+cluster's, monitoring's and logging's checks, then the drills (test_*_drill*.py), which change the cluster.
 test_lab_refusals.py has a lab of its own, which nothing converges, and may run on the other worker.
 """
 
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from harness import ROOT, run, tail
-from lab import EMPTY_PREFIX, INVENTORY, PAUSED, PREFIX, environment
+from lab import EMPTY_PREFIX, INVENTORY, PAUSED, PREFIX, LabInventory, environment
 
 
 def brought_up(prefix: str, facts: Path) -> Iterator[dict[str, str]]:
@@ -59,21 +58,31 @@ def converged_lab(lab_env: dict[str, str], site_output: dict[str, object]) -> di
     return lab_env
 
 
+@pytest.fixture(scope="session")
+def inventory(converged_lab: dict[str, str]) -> LabInventory:
+    """The inventory the drills run the playbooks with, edited as the operator would after each
+    switchover or failover; one for every drill module, as the cluster is one."""
+    drill = LabInventory(converged_lab)
+    drill.write(primary="pg1")
+    return drill
+
+
 FAILED_DRILL = pytest.StashKey[str]()
 
 
-# The drills run in order on one cluster, each starting from the state the one before left. After a
-# drill fails that state is unknown: the rest are skipped rather than each waiting out its timeouts
-# against a cluster in pieces (a CI run spent an hour so), and the failure stays the one to read.
+# The drills run in order on one cluster, each starting from the state the one before left, from one
+# drill module to the next. After a drill fails that state is unknown: the rest are skipped rather
+# than each waiting out its timeouts against a cluster in pieces (a CI run spent an hour so), and the
+# failure stays the one to read.
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
     # A drill that skipped itself is no failure: only a real one stops the sequence.
     failed = call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception)
     if item.get_closest_marker("in_sequence") and call.when == "call" and failed:
-        item.parent.stash[FAILED_DRILL] = item.name
+        item.session.stash[FAILED_DRILL] = item.nodeid
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("in_sequence") and FAILED_DRILL in item.parent.stash:
-        failed = item.parent.stash[FAILED_DRILL]
+    if item.get_closest_marker("in_sequence") and FAILED_DRILL in item.session.stash:
+        failed = item.session.stash[FAILED_DRILL]
         # Never hides a failure: the drill that failed is reported as failed, so the run fails anyway.
         pytest.skip(f"{failed} failed before it: the cluster is not in the state this drill starts from")
