@@ -122,12 +122,16 @@ def container(action: str, host: str) -> None:
     """podman stop/start/restart/kill of a lab host; after a start, wait until systemd has booted."""
     subprocess.run(["podman", action, PREFIX + host], check=True, capture_output=True, env=project_env())
     if action in ("start", "restart"):
-        for _ in range(120):
+        # Three minutes: mon1 (Prometheus, Alertmanager, rsyslog's queues) once took more than one to
+        # boot while the other worker's scenario had both cores.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
             state = inside(PREFIX + host, "systemctl", "is-system-running").stdout.strip()
             if state in ("running", "degraded"):
                 return
             time.sleep(0.5)
-        raise AssertionError(f"{host} did not finish booting")
+        jobs = inside(PREFIX + host, "systemctl", "list-jobs", "--no-pager").stdout
+        raise AssertionError(f"{host} did not finish booting within 180 s; systemd's jobs then:\n{jobs}")
 
 
 def wait_for(what: str, check, timeout: float, interval: float = 2.0):
