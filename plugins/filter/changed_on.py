@@ -32,7 +32,7 @@ options:
 EXAMPLES = r"""
 - name: Check archiving end to end when this run changed what it depends on
   ansible.builtin.command: pgbackrest --stanza=main check
-  changed_when: false
+  changed_when: false  # a check: it reads the repository and archives one WAL file, no configuration
   when: (['pg1'] + groups['postgresql']) | groundwork.infra.changed_on(hostvars, ['conf_written', 'ssh_key'])
 """
 

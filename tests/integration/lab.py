@@ -31,6 +31,8 @@ MEMBERS = ("pg1", "pg2", "pg3")
 PRIMARY, REPO, RESTORE = "pg1", "backup1", "restore1"
 STANDBYS = ("pg2", "pg3")
 WAL_SEGMENT = 16 * 1024 * 1024
+# The members' PostgreSQL: Debian 12's version, in Debian's cluster "main".
+PG_VERSION, PG_UNIT = "15", "postgresql@15-main"
 # Real timers, far in the future: no scheduled backup may start in the middle of the suite's checks
 # and drills. Every site.yml and backup.yml run on the suite's lab passes them, as an operator
 # pausing schedules for maintenance would.
@@ -165,7 +167,7 @@ def stop_postgresql(env: dict[str, str], host: str) -> None:
     lost a drill and the rest of its chain so. The module waits for PostgreSQL itself, then releases
     such a unit.
     """
-    arguments = "unit=postgresql@15-main version=15 timeout=120"
+    arguments = f"unit={PG_UNIT} version={PG_VERSION} timeout=120"
     stopped = run(
         ["ansible", "-i", str(INVENTORY), host, "-b", "-o", "-m", "groundwork.infra.postgresql_stop", "-a", arguments],
         env=env,
@@ -183,7 +185,7 @@ def crash_postgresql(host: str) -> None:
     "deactivating" for Debian's hour (see outlive_postgresql_in_its_unit). The unit ends failed,
     and is reset.
     """
-    unit = "postgresql@15-main"
+    unit = PG_UNIT
     on(host, "systemctl", "kill", "--signal=SIGKILL", unit)
 
     def stopped() -> bool:
@@ -213,7 +215,7 @@ def outlive_postgresql_in_its_unit(host: str) -> None:
     noticing keeps the unit stopping. Ended at once by the SIGTERM, it raced those exits, and a CI
     run saw systemd notice.
     """
-    unit = "postgresql@15-main"
+    unit = PG_UNIT
     cgroup = on(host, "systemctl", "show", "--property=ControlGroup", "--value", unit).strip()
     procs = f"/sys/fs/cgroup/systemd{cgroup}/cgroup.procs"
     outliver = (
