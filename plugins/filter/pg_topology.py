@@ -14,6 +14,10 @@ description:
     the primary when it is in group C(postgresql_primary) and a replica when it is in
     C(postgresql_replica). A replica streams from C(postgresql_replication_upstream) when set
     (cascading), otherwise from the primary.
+  - A cluster's C(groundwork_pg_ha) (the same on every member) says who fails it over - V(inventory),
+    the default (the operator, through the lifecycle playbooks), or V(patroni). A Patroni cluster's
+    etcd runs on its members, or on the hosts of the group its C(groundwork_pg_dcs_group) names;
+    at least three, an odd number, so that a majority survives the loss of one.
   - The C(problems) of the result list every inconsistency in words an operator can act on;
     the playbooks fail on them before any host changes. A cluster name that is not lower-case
     letters, digits, C(_) and C(-) starting with a letter (the name reaches a shell through
@@ -48,7 +52,10 @@ _value:
       description: Per cluster, C(primary), C(replicas), C(members), C(upstream) (replica to the
         host it streams from), C(tier) (1 for a replica of the primary, 2 for one cascading from
         it), C(slot) (member to the name of its replication slot) and C(address) (member to
-        C(postgresql_address), else its default IPv4 address from facts).
+        C(postgresql_address), else its default IPv4 address from facts), C(ha) (V(inventory) or
+        V(patroni)) and C(dcs) (the hosts of a Patroni cluster's etcd; empty otherwise).
+    dcs_peers:
+      description: Every host that runs etcd for a Patroni cluster to the hosts of its etcd cluster (itself included).
     cluster_of:
       description: Every member of a cluster to the cluster's name.
     problems:
@@ -63,6 +70,9 @@ from ansible_collections.groundwork.infra.plugins.plugin_utils.identifiers impor
 PRIMARY_GROUP = "postgresql_primary"
 REPLICA_GROUP = "postgresql_replica"
 MAX_TIER = 2
+HA_MODES = ("inventory", "patroni")
+# etcd keeps working while a majority of its members does: three tolerate the loss of one.
+MIN_DCS_HOSTS = 3
 
 
 def slot_name(host: str) -> str:
@@ -120,6 +130,50 @@ def _tiers(name: str, upstream: dict[str, str], primary: str | None, problems: l
     return tier
 
 
+def _ha_mode(name: str, members: list[str], hostvars: dict, problems: list[str]) -> str:
+    modes = {host: _host_var(hostvars, host, "groundwork_pg_ha", "inventory") for host in members}
+    chosen = sorted(set(modes.values()))
+    if len(chosen) > 1:
+        named = "; ".join(f"{mode}: {', '.join(h for h in members if modes[h] == mode)}" for mode in chosen)
+        problems.append(f"cluster {name}: its members disagree on groundwork_pg_ha ({named}); set it once for it")
+    unknown = [mode for mode in chosen if mode not in HA_MODES]
+    if unknown:
+        allowed = ", ".join(HA_MODES)
+        problems.append(f"cluster {name}: groundwork_pg_ha must be one of {allowed}, not {', '.join(unknown)}")
+    return chosen[0] if len(chosen) == 1 and not unknown else "inventory"
+
+
+def _dcs_hosts(name: str, members: list[str], groups: dict, hostvars: dict, problems: list[str]) -> list[str]:
+    named = {_host_var(hostvars, host, "groundwork_pg_dcs_group", "") for host in members}
+    if len(named) > 1:
+        problems.append(f"cluster {name}: its members disagree on groundwork_pg_dcs_group; set it once for the cluster")
+        return []
+    group = named.pop()
+    if group and group not in groups:
+        problems.append(f"cluster {name}: groundwork_pg_dcs_group names {group}, which is not a group of the inventory")
+        return []
+    hosts = sorted(groups[group]) if group else members
+    where = f"the hosts of group {group}" if group else "its members"
+    if len(hosts) < MIN_DCS_HOSTS or len(hosts) % 2 == 0:
+        problems.append(
+            f"cluster {name}: Patroni's etcd runs on {where} ({', '.join(hosts) or 'none'}); it needs an odd number, "
+            f"at least {MIN_DCS_HOSTS}, so that a majority outlives one host (set groundwork_pg_dcs_group)"
+        )
+    return hosts
+
+
+def _dcs_peers(clusters: dict, problems: list[str]) -> dict[str, list[str]]:
+    peers: dict[str, list[str]] = {}
+    for name, cluster in clusters.items():
+        for host in cluster["dcs"]:
+            if peers.setdefault(host, cluster["dcs"]) != cluster["dcs"]:
+                problems.append(
+                    f"{host} would run etcd for cluster {name} with {', '.join(cluster['dcs'])} and for another "
+                    f"cluster with {', '.join(peers[host])}; one host serves one etcd cluster"
+                )
+    return peers
+
+
 def pg_topology(groups: dict, hostvars: dict, primaries: dict | None = None) -> dict:
     if not isinstance(groups, dict):
         raise AnsibleFilterError("pg_topology: the input must be the inventory's groups")
@@ -164,7 +218,11 @@ def pg_topology(groups: dict, hostvars: dict, primaries: dict | None = None) -> 
             "slot": {host: slot_name(host) for host in members},
             "address": {host: _address(hostvars, host) for host in members},
         }
-    return {"clusters": clusters, "cluster_of": cluster_of, "problems": problems}
+        ha = _ha_mode(name, members, hostvars, problems)
+        clusters[name]["ha"] = ha
+        clusters[name]["dcs"] = _dcs_hosts(name, members, groups, hostvars, problems) if ha == "patroni" else []
+    dcs_peers = _dcs_peers(clusters, problems)
+    return {"clusters": clusters, "cluster_of": cluster_of, "dcs_peers": dcs_peers, "problems": problems}
 
 
 def pg_member_hba(cluster: dict, host: str, user: str, tls: bool = True) -> list[dict[str, str]]:

@@ -10,9 +10,10 @@ short_description: Whether a host's installed certificate can stay as it is, or 
 version_added: 0.1.0
 description:
   - The roles that give a host a certificate from the cluster CA (M(groundwork.infra.postgresql),
-    M(groundwork.infra.exporters)) read the host's key and certificate in one shell run, which prints a flag
-    line for each thing it found right (C(key whole), C(certificate matches the key), C(certificate outlives
-    the renewal window)); the certificate's fields come from C(community.crypto.x509_certificate_info).
+    M(groundwork.infra.tls_certificate) for the exporters and etcd) read the host's key and certificate in
+    one shell run, which prints a flag line for each thing it found right (C(key whole), C(certificate
+    matches the key), C(certificate outlives the renewal window)); the certificate's fields come from
+    C(community.crypto.x509_certificate_info).
   - The certificate stays when every flag asked for was printed, it carries exactly the names asked for
     (in any order), its extended key usages and common name are those asked for (when asked), and the
     current CA signed it (its authority key identifier is the CA's subject key identifier).

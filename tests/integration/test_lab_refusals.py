@@ -64,6 +64,10 @@ BAD_INVENTORIES = {
         {"all": {"hosts": {"pg3": {"groundwork_pg_cluster": "reporting"}}}},
         "cluster reporting has no primary; its replicas pg3 need one",
     ),
+    "members that disagree on who fails the cluster over": (
+        {"all": {"hosts": {"pg1": {"groundwork_pg_ha": "patroni"}}}},
+        "cluster main: its members disagree on groundwork_pg_ha (inventory: pg2, pg3; patroni: pg1); set it once",
+    ),
     "a wrongly typed variable": (
         {"all": {"vars": {"postgresql_synchronous_quorum": "two"}}},
         "postgresql_synchronous_quorum",
@@ -109,6 +113,10 @@ BAD_INPUTS = {
     "hba-without-tls": (
         {"postgresql_hba_entries": [{"contype": "host", "users": "app", "address": "10.0.0.0/8"}]},
         "rule 1 accepts connections without TLS",
+    ),
+    "patroni-before-the-role-runs-it": (
+        {"groundwork_pg_ha": "patroni"},
+        "runs Patroni's etcd (playbooks/etcd.yml) but not yet Patroni itself",
     ),
     "user-name-with-a-space": (
         {"postgresql_users": [{"name": "app user", "password": "not-shown-anywhere-1"}]},

@@ -164,3 +164,67 @@ def test_hosts_whose_slot_names_collide_are_a_problem():
     hv = hostvars(**{h: {} for h in ["pg1", "pg-2", "pg_2", "PG.2", "pg3"]})
     problems = pg_topology(groups, hv)["problems"]
     assert problems == ["cluster main: PG.2, pg-2, pg_2 would all use replication slot gw_pg_2; rename all but one"]
+
+
+DCS_GROUP_DCS = {"groundwork_pg_ha": "patroni", "groundwork_pg_dcs_group": "dcs"}
+
+
+def test_a_cluster_is_inventory_driven_unless_it_says_patroni():
+    main = pg_topology(LAB, hostvars(pg1={}, pg2={}, pg3={}))
+    assert (main["clusters"]["main"]["ha"], main["clusters"]["main"]["dcs"], main["dcs_peers"]) == ("inventory", [], {})
+    patroni = {"groundwork_pg_ha": "patroni"}
+    result = pg_topology(LAB, hostvars(pg1=patroni, pg2=patroni, pg3=patroni))
+    assert result["problems"] == []
+    assert result["clusters"]["main"]["ha"] == "patroni"
+    assert result["clusters"]["main"]["dcs"] == ["pg1", "pg2", "pg3"]
+    assert result["dcs_peers"] == {host: ["pg1", "pg2", "pg3"] for host in ("pg1", "pg2", "pg3")}
+
+
+def test_a_dedicated_etcd_group_serves_patroni_clusters():
+    groups = {**LAB, "postgresql_replica": ["pg2"], "etcd": ["e1", "e2", "e3"]}
+    patroni = {"groundwork_pg_ha": "patroni", "groundwork_pg_dcs_group": "etcd"}
+    result = pg_topology(groups, hostvars(pg1=patroni, pg2=patroni))
+    assert result["problems"] == []
+    assert result["clusters"]["main"]["dcs"] == ["e1", "e2", "e3"]
+    assert set(result["dcs_peers"]) == {"e1", "e2", "e3"}
+
+
+@pytest.mark.parametrize(
+    ("groups", "hv", "problem"),
+    [
+        (
+            LAB,
+            hostvars(pg1={"groundwork_pg_ha": "patroni"}, pg2={}, pg3={}),
+            "cluster main: its members disagree on groundwork_pg_ha (inventory: pg2, pg3; patroni: pg1); set it once",
+        ),
+        (
+            LAB,
+            hostvars(**{host: {"groundwork_pg_ha": "pacemaker"} for host in ("pg1", "pg2", "pg3")}),
+            "cluster main: groundwork_pg_ha must be one of inventory, patroni, not pacemaker",
+        ),
+        (
+            {"postgresql_primary": ["pg1"], "postgresql_replica": ["pg2"]},
+            hostvars(pg1={"groundwork_pg_ha": "patroni"}, pg2={"groundwork_pg_ha": "patroni"}),
+            "cluster main: Patroni's etcd runs on its members (pg1, pg2); it needs an odd number, at least 3",
+        ),
+        (
+            LAB,
+            hostvars(pg1=DCS_GROUP_DCS, pg2=DCS_GROUP_DCS, pg3=DCS_GROUP_DCS),
+            "cluster main: groundwork_pg_dcs_group names dcs, which is not a group of the inventory",
+        ),
+        (
+            {"postgresql_primary": ["a1", "b1"], "postgresql_replica": ["a2", "a3", "b2", "b3"], "e": ["a1", "x", "y"]},
+            hostvars(
+                **{h: {"groundwork_pg_ha": "patroni", "groundwork_pg_cluster": "alpha"} for h in ("a1", "a2", "a3")},
+                **{
+                    h: {"groundwork_pg_ha": "patroni", "groundwork_pg_cluster": "beta", "groundwork_pg_dcs_group": "e"}
+                    for h in ("b1", "b2", "b3")
+                },
+            ),
+            "a1 would run etcd for cluster beta with a1, x, y and for another cluster with a1, a2, a3",
+        ),
+    ],
+)
+def test_patroni_clusters_that_cannot_work_are_refused(groups, hv, problem):
+    problems = pg_topology(groups, hv)["problems"]
+    assert any(p.startswith(problem) for p in problems), problems
