@@ -16,6 +16,9 @@ description:
     lets in the hosts of the restore groups); a database host lets its own cluster's members in
     for PostgreSQL, at the addresses they stream from (C(pg_topology)); every host lets the
     monitoring hosts in for the exporters; a log collector lets every server in for RELP.
+  - A member of a Patroni cluster lets the cluster's members in for Patroni's REST API; a host that
+    runs etcd lets its etcd peers in on the peer port, and them and the members of the clusters it
+    serves on the client port.
 options:
   _input:
     description: The inventory's C(groups).
@@ -94,6 +97,12 @@ _value:
       description: The hosts whose pgBackRest connects to this one over SSH.
     cluster_addresses:
       description: On a database host, the addresses of its cluster's members, in member order.
+    patroni_addresses:
+      description: On a member of a Patroni cluster, its members' addresses (Patroni's REST API); else none.
+    etcd_peer_addresses:
+      description: On a host that runs etcd, its etcd peers' addresses (itself included); else none.
+    etcd_client_addresses:
+      description: On a host that runs etcd, its peers' and the served clusters' members' addresses; else none.
 """
 
 from collections.abc import Iterable
@@ -133,12 +142,17 @@ def firewall_peers(
     addresses = {peer: fact_address(hostvars, peer) or "" for peer in peers}
 
     cluster_addresses: list[str] = []
-    if is_db_host:
-        topology = pg_topology(groups, hostvars)
-        if host in topology["cluster_of"]:
-            cluster = topology["clusters"][topology["cluster_of"][host]]
-            addresses_of = cluster["address"]
-            cluster_addresses = [addresses_of[member] for member in cluster["members"] if addresses_of.get(member)]
+    patroni_addresses: list[str] = []
+    topology = pg_topology(groups, hostvars)
+    if is_db_host and host in topology["cluster_of"]:
+        cluster = topology["clusters"][topology["cluster_of"][host]]
+        addresses_of = cluster["address"]
+        cluster_addresses = [addresses_of[member] for member in cluster["members"] if addresses_of.get(member)]
+        patroni_addresses = cluster_addresses if cluster["ha"] == "patroni" else []
+    etcd_peers = topology["dcs_peers"].get(host, [])
+    etcd_clients = _unique(
+        member for cluster in topology["clusters"].values() if host in cluster["dcs"] for member in cluster["members"]
+    )
 
     return {
         "db_hosts": db_hosts,
@@ -155,7 +169,16 @@ def firewall_peers(
         "ssh_peers": (repository_hosts if is_db_host else [])
         + (db_hosts + restore_hosts if is_repository_host else []),
         "cluster_addresses": cluster_addresses,
+        "patroni_addresses": patroni_addresses,
+        "etcd_peer_addresses": _addresses(hostvars, etcd_peers),
+        "etcd_client_addresses": _addresses(hostvars, _unique([*etcd_peers, *etcd_clients])),
     }
+
+
+def _addresses(hostvars: dict, hosts: list[str]) -> list[str]:
+    """Where hosts connect from: their etcd_address, else their default IPv4 address."""
+    found = (hostvars.get(host, {}).get("etcd_address") or fact_address(hostvars, host) for host in hosts)
+    return [address for address in found if address]
 
 
 class FilterModule:

@@ -13,8 +13,9 @@ import time
 
 import lab
 import psycopg
+from counted_writes import PrimarySampler, Writer
 from harness import run, tail
-from lab import LabInventory, PrimarySampler, Writer, app_conninfo, sql
+from lab import LabInventory, app_conninfo, sql
 
 
 def both_replicas_stream_from(inventory: LabInventory, primary: str) -> None:
@@ -31,7 +32,8 @@ def writes_and_samples() -> tuple[Writer, PrimarySampler]:
     """A counted writer on whichever member is primary, and a sampler asking every member if it is."""
     with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
         connection.execute("TRUNCATE drill")
-    writer, sampler = Writer(app_conninfo(list(lab.MEMBERS))), PrimarySampler()
+    writer = Writer(app_conninfo(list(lab.MEMBERS)))
+    sampler = PrimarySampler({host: app_conninfo([host]) for host in lab.MEMBERS})
     writer.start()
     sampler.start()
     time.sleep(2)

@@ -7,7 +7,6 @@ them: with an inventory they edit after each switchover or failover (`LabInvento
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import threading
@@ -283,93 +282,6 @@ def backup_log_sources() -> dict[str, int]:
             source = line.split("DETAIL: backup file ", 1)[1].split(":", 1)[0]
             sources[source] = sources.get(source, 0) + 1
     return sources
-
-
-@dataclass(eq=False)  # a Thread must stay hashable
-class Writer(threading.Thread):
-    """Inserts numbered rows one transaction at a time, reconnecting to whichever member is primary.
-
-    `acknowledged` are the rows whose COMMIT returned; `in_doubt` the ones whose connection broke
-    after the statement was sent (they may or may not have committed). `pause` paces the writes
-    (about 150 a second): unpaced, the writer and the WAL it makes took a core from everything else
-    the suite runs, and the drills count nothing more with 1,200 commits a second than with 150.
-    """
-
-    conninfo: str
-    acknowledged: list[int] = field(default_factory=list)
-    in_doubt: set[int] = field(default_factory=set)
-    commit_times: list[float] = field(default_factory=list)
-    stopping: threading.Event = field(default_factory=threading.Event)
-    pause: float = 0.005
-
-    def __post_init__(self) -> None:
-        threading.Thread.__init__(self, daemon=True)
-
-    def run(self) -> None:
-        number, connection = 0, None
-        while not self.stopping.is_set():
-            sent = False
-            try:
-                if connection is None:
-                    connection = psycopg.connect(self.conninfo, autocommit=True)
-                number += 1
-                sent = True
-                connection.execute("INSERT INTO drill (id) VALUES (%s)", (number,))
-                self.acknowledged.append(number)
-                self.commit_times.append(time.monotonic())
-                time.sleep(self.pause)
-            except psycopg.Error:
-                if sent:
-                    self.in_doubt.add(number)
-                connection = None
-                time.sleep(0.05)
-        if connection is not None:
-            connection.close()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(30)
-
-    def longest_gap(self) -> float:
-        """Seconds of the longest stretch without a commit: the write unavailability."""
-        times = self.commit_times
-        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
-
-
-@dataclass(eq=False)  # a Thread must stay hashable
-class PrimarySampler(threading.Thread):
-    """Asks every member, twice a second, whether it takes writes; `samples` lists the ones that did.
-
-    A member that cannot be reached counts as no primary: what a client can write to is what splits
-    a cluster.
-    """
-
-    members: tuple[str, ...] = MEMBERS
-    samples: list[tuple[str, ...]] = field(default_factory=list)
-    stopping: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        threading.Thread.__init__(self, daemon=True)
-        self.conninfo = {host: app_conninfo([host]) for host in self.members}
-
-    def run(self) -> None:
-        while not self.stopping.wait(0.5):
-            self.samples.append(tuple(host for host in self.members if self.takes_writes(host)))
-
-    def takes_writes(self, host: str) -> bool:
-        try:
-            with psycopg.connect(self.conninfo[host], autocommit=True) as connection:
-                return connection.execute("SELECT NOT pg_is_in_recovery()").fetchone() == (True,)
-        except psycopg.Error:
-            return False
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(30)
-
-    def split(self) -> list[tuple[str, ...]]:
-        """The samples in which more than one member took writes."""
-        return [sample for sample in self.samples if len(sample) > 1]
 
 
 @dataclass(eq=False)  # a Thread must stay hashable

@@ -114,10 +114,6 @@ BAD_INPUTS = {
         {"postgresql_hba_entries": [{"contype": "host", "users": "app", "address": "10.0.0.0/8"}]},
         "rule 1 accepts connections without TLS",
     ),
-    "patroni-before-the-role-runs-it": (
-        {"groundwork_pg_ha": "patroni"},
-        "runs Patroni's etcd (playbooks/etcd.yml) but not yet Patroni itself",
-    ),
     "user-name-with-a-space": (
         {"postgresql_users": [{"name": "app user", "password": "not-shown-anywhere-1"}]},
         'name "app user": a name here must be',

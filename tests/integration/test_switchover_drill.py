@@ -9,9 +9,10 @@ import time
 import lab
 import psycopg
 import pytest
+from counted_writes import Writer
 from drills import both_replicas_stream_from, stop_all, writes_and_samples
 from harness import Figures, changed_or_failed, inside, said, tail, warnings_in
-from lab import LabInventory, Writer, app_conninfo, on, rows_on, sql
+from lab import LabInventory, app_conninfo, on, rows_on, sql
 
 pytestmark = pytest.mark.in_sequence
 

@@ -11,9 +11,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import patroni_cluster
+import psycopg
 import pytest
 import yaml
 from cluster_ca import CA_NAME, issue
+from counted_writes import PrimarySampler, Writer, summary
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -32,11 +35,25 @@ def molecule(scenario: str, action: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+def make_fixed_address_networks(scenario: str) -> None:
+    """The network of platforms with fixed addresses, a /24 around them (Molecule's schema has no subnet).
+
+    The podman driver uses a network that exists and removes it at destroy.
+    """
+    platforms = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())["platforms"]
+    for network, address in sorted({(p["network"], p["ip"]) for p in platforms if "ip" in p}):
+        subnet = address.rsplit(".", 1)[0] + ".0/24"
+        if run(["podman", "network", "exists", network], env=project_env()).returncode != 0:
+            made = run(["podman", "network", "create", "--subnet", subnet, network], env=project_env())
+            assert made.returncode == 0, made.stderr
+
+
 @pytest.fixture(scope="module", params=SCENARIOS)
 def converged(request: pytest.FixtureRequest) -> Iterator[str]:
     scenario: str = request.param
     # A killed earlier run may have left instances behind: start from nothing.
     molecule(scenario, "destroy")
+    make_fixed_address_networks(scenario)
     try:
         for action in ("create", "prepare", "converge"):
             started = time.monotonic()
@@ -216,3 +233,58 @@ def test_scenario_dirs_exist() -> None:
         # `molecule check` must run on the converged instances, not rebuild them (its default sequence).
         config = yaml.safe_load((ROOT / "molecule" / name / "molecule.yml").read_text())
         assert config["scenario"]["check_sequence"] == ["check"], name
+
+
+# Drills on the Patroni cluster's instances, after its scenario's steps (molecule/patroni): a counted
+# writer goes through libpq's read-write routing over all three members, and a sampler asks every
+# member twice a second whether it takes writes.
+PATRONI = pytest.mark.parametrize("converged", ["patroni"], indirect=True)
+# Patroni's timings (the role's defaults): the dead leader's lock expires after ttl (30 s), a replica
+# notices within loop_wait (10 s) and promotes. The bound a failover must keep, with a margin for a
+# loaded machine.
+FAILOVER_BOUND = 30 + 10 + 15
+
+
+def counted_writes_on_patroni() -> tuple[Writer, PrimarySampler]:
+    with psycopg.connect(patroni_cluster.app_conninfo(patroni_cluster.MEMBERS), autocommit=True) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS drill (id integer PRIMARY KEY)")
+        connection.execute("TRUNCATE drill")
+    writer = Writer(patroni_cluster.app_conninfo(patroni_cluster.MEMBERS))
+    sampler = PrimarySampler({host: patroni_cluster.app_conninfo([host]) for host in patroni_cluster.MEMBERS})
+    writer.start()
+    sampler.start()
+    time.sleep(3)
+    return writer, sampler
+
+
+@PATRONI
+def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses_nothing(
+    converged: str, figures: Figures
+) -> None:
+    old = patroni_cluster.leader()
+    assert old, f"no leader before the drill: {patroni_cluster.cluster()}"
+    writer, sampler = counted_writes_on_patroni()
+    killed_at = time.monotonic()
+    killed = run(["podman", "kill", "--signal", "KILL", old], env=project_env())
+    try:
+        assert killed.returncode == 0, killed.stderr
+        deadline = killed_at + FAILOVER_BOUND + 30
+        while not (writer.commit_times and writer.commit_times[-1] > killed_at + 1):
+            assert time.monotonic() < deadline, f"no write went through {FAILOVER_BOUND + 30} s after the kill"
+            time.sleep(1)
+        time.sleep(3)
+    finally:
+        writer.stop()
+        sampler.stop()
+    new = patroni_cluster.leader()
+    assert new not in (None, old), patroni_cluster.cluster()
+    with psycopg.connect(patroni_cluster.app_conninfo([new])) as connection:
+        present = {row[0] for row in connection.execute("SELECT id FROM drill")}
+    figures.append(summary(writer, sampler, present, f"patroni: primary's container killed, {new} took over"))
+    pause = writer.longest_gap()
+    assert pause < FAILOVER_BOUND, f"writes paused {pause:.1f} s, beyond Patroni's bound of {FAILOVER_BOUND} s"
+
+    # The old primary's host comes back: it rejoins by itself, rewound onto the new leader's history.
+    started = run(["podman", "start", old], env=project_env())
+    assert started.returncode == 0, started.stderr
+    patroni_cluster.wait_until_replica_streams(old)

@@ -91,3 +91,31 @@ def test_other_group_names_are_honoured_and_missing_groups_are_empty():
     assert result["monitoring_hosts"] == []
     assert result["unknown"] == ["r1"]
     assert result["cluster_addresses"] == []  # d1 is in no postgresql_primary/replica group
+
+
+def test_an_inventory_driven_cluster_opens_nothing_for_patroni_or_etcd():
+    pg1 = view("pg1")
+    assert (pg1["patroni_addresses"], pg1["etcd_peer_addresses"], pg1["etcd_client_addresses"]) == ([], [], [])
+
+
+def test_a_patroni_cluster_lets_its_members_reach_patroni_and_etcd():
+    members = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    patroni = {host: {**hostvars()[host], "groundwork_pg_ha": "patroni"} for host in ("pg1", "pg2", "pg3")}
+    pg2 = view("pg2", hostvars(**patroni))
+    assert pg2["patroni_addresses"] == members
+    assert pg2["etcd_peer_addresses"] == members
+    assert pg2["etcd_client_addresses"] == members
+    assert view("backup1", hostvars(**patroni))["etcd_client_addresses"] == []
+
+
+def test_a_dedicated_etcd_host_lets_the_members_it_serves_in_as_clients():
+    groups = {**GROUPS, "etcd": ["backup1", "restore1", "mon1"]}
+    patroni = {
+        host: {**hostvars()[host], "groundwork_pg_ha": "patroni", "groundwork_pg_dcs_group": "etcd"}
+        for host in ("pg1", "pg2", "pg3")
+    }
+    mon1 = firewall_peers(groups, hostvars(**patroni), "mon1")
+    # The etcd hosts in name order: backup1, mon1, restore1.
+    assert mon1["etcd_peer_addresses"] == ["10.0.0.4", "10.0.0.6", "10.0.0.5"]
+    assert mon1["etcd_client_addresses"] == ["10.0.0.4", "10.0.0.6", "10.0.0.5", "10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    assert firewall_peers(groups, hostvars(**patroni), "pg1")["etcd_peer_addresses"] == []

@@ -1,0 +1,43 @@
+"""Converting the lab's running cluster to Patroni (groundwork_pg_ha=patroni) under a counted writer.
+
+The operator's steps on a hardened cluster: hardening.yml first, so that the firewall lets the
+members reach Patroni's REST API and etcd, then postgresql.yml, which starts etcd on the members and
+Patroni on the same data, the primary first. Last of the lab's modules: the cluster stays under
+Patroni (tests/conftest.py's LAB_MODULES).
+"""
+
+from __future__ import annotations
+
+import json
+
+import lab
+import pytest
+from counted_writes import summary
+from drills import stop_all, writes_and_samples
+from harness import Figures, inside, tail
+from lab import LabInventory, app_conninfo, on, rows_on
+
+pytestmark = pytest.mark.in_sequence
+
+PATRONI = ["-e", json.dumps({"groundwork_pg_ha": "patroni"})]
+
+
+def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInventory, figures: Figures) -> None:
+    writer, sampler = writes_and_samples()
+    try:
+        rc, out = inventory.playbook("hardening", *PATRONI)
+        assert rc == 0, tail(out)
+        rc, out = inventory.playbook("postgresql", *lab.PAUSED, *PATRONI)
+        assert rc == 0, tail(out)
+    finally:
+        stop_all(writer, sampler)
+    figures.append(summary(writer, sampler, rows_on(app_conninfo(["pg1"])), "patroni conversion of the lab"))
+
+    listed = on("pg1", "patronictl", "-c", f"/etc/patroni/{lab.PG_VERSION}-main.yml", "list", "-f", "json")
+    members = {member["Member"]: member for member in json.loads(listed)}
+    assert set(members) == set(lab.MEMBERS), listed
+    assert members["pg1"]["Role"] == "Leader", listed
+    assert all(members[host]["State"] in ("running", "streaming") for host in lab.STANDBYS), listed
+    # Debian's unit is masked for good: nothing but Patroni starts the server again.
+    for host in lab.MEMBERS:
+        assert inside(lab.PREFIX + host, "systemctl", "is-enabled", lab.PG_UNIT).stdout.strip() == "masked", host

@@ -1,0 +1,74 @@
+"""The Patroni scenario's cluster as its drills see it: members, their fixed addresses, who leads.
+
+Patroni's REST API is read from the controller over TLS, with the scenario's cluster CA; reads need
+no client certificate.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+
+import yaml
+from harness import ROOT
+
+SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
+CONFIG = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
+ADDRESS = {platform["name"]: platform["ip"] for platform in CONFIG["platforms"]}
+MEMBERS = tuple(sorted(ADDRESS))
+APP_PASSWORD = CONFIG["provisioner"]["inventory"]["group_vars"]["postgresql"]["postgresql_users"][0]["password"]
+CA_FILE = CONFIG["provisioner"]["inventory"]["group_vars"]["all"]["groundwork_tls_ca_dir"] + "/ca.crt"
+REST_PORT = 8008
+
+
+def app_conninfo(hosts: list[str] | tuple[str, ...]) -> str:
+    """The app database on whichever of the hosts takes writes (libpq's read-write routing)."""
+    return (
+        f"host={','.join(ADDRESS[h] for h in hosts)} port=5432 dbname=app user=app password={APP_PASSWORD} "
+        "sslmode=require target_session_attrs=read-write connect_timeout=2"
+    )
+
+
+def rest(host: str, path: str) -> dict | list | None:
+    """A GET of a member's REST API; None when it does not answer (down, cut off, not running)."""
+    context = ssl.create_default_context(cafile=CA_FILE)
+    try:
+        with urllib.request.urlopen(f"https://{ADDRESS[host]}:{REST_PORT}{path}", context=context, timeout=3) as reply:
+            return json.load(reply)
+    except (OSError, urllib.error.URLError, ValueError):
+        return None
+
+
+def cluster() -> list[dict]:
+    """The members as Patroni's /cluster lists them, asked of the first member that answers."""
+    for host in MEMBERS:
+        answer = rest(host, "/cluster")
+        if isinstance(answer, dict):
+            return answer.get("members", [])
+    return []
+
+
+def leader() -> str | None:
+    return next((m["name"] for m in cluster() if m.get("role") == "leader" and m.get("state") == "running"), None)
+
+
+def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
+    """Wait for a member to run as a replica streaming on the leader's timeline; its /cluster entry."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = cluster()
+        lead = next((m for m in members if m.get("role") == "leader"), None)
+        entry = next((m for m in members if m["name"] == host), None)
+        if (
+            lead
+            and entry
+            and entry.get("role") in ("replica", "sync_standby")
+            and entry.get("state") in ("running", "streaming")
+            and entry.get("timeline") == lead.get("timeline")
+        ):
+            return entry
+        time.sleep(2)
+    raise AssertionError(f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}")
