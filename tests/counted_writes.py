@@ -72,6 +72,7 @@ class PrimarySampler(threading.Thread):
 
     conninfo: dict[str, str]  # member to a connection string that reaches it alone
     samples: list[tuple[str, ...]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # when each sample began (time.monotonic())
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -79,7 +80,9 @@ class PrimarySampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stopping.wait(0.5):
+            began = time.monotonic()
             self.samples.append(tuple(host for host in self.conninfo if self.takes_writes(host)))
+            self.times.append(began)
 
     def takes_writes(self, host: str) -> bool:
         try:

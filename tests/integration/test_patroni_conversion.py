@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 
 import lab
+import psycopg
 import pytest
 from counted_writes import summary
 from drills import stop_all, writes_and_samples
-from harness import Figures, inside, tail
+from harness import Figures, changed_or_failed, inside, said, tail, warnings_in
 from lab import LabInventory, app_conninfo, on, rows_on
 
 pytestmark = pytest.mark.in_sequence
@@ -23,6 +24,8 @@ PATRONI = ["-e", json.dumps({"groundwork_pg_ha": "patroni"})]
 
 
 def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInventory, figures: Figures) -> None:
+    with psycopg.connect(app_conninfo(["pg1"]), autocommit=True) as connection:  # the drills' table, if none ran
+        connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
     writer, sampler = writes_and_samples()
     try:
         rc, out = inventory.playbook("hardening", *PATRONI)
@@ -41,3 +44,13 @@ def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInv
     # Debian's unit is masked for good: nothing but Patroni starts the server again.
     for host in lab.MEMBERS:
         assert inside(lab.PREFIX + host, "systemctl", "is-enabled", lab.PG_UNIT).stdout.strip() == "masked", host
+
+
+def test_under_patroni_a_second_run_changes_nothing_and_backups_go_on(inventory: LabInventory) -> None:
+    rc, out = inventory.playbook("postgresql", *lab.PAUSED, *PATRONI)
+    assert rc == 0, tail(out)
+    assert changed_or_failed(out) == {}, tail(out)
+    assert warnings_in(out) == []
+    rc, out = inventory.playbook("backup_now", *PATRONI, "-e", "pgbackrest_backup_type=incr")
+    assert rc == 0, tail(out)
+    assert "main: took " in said(out), tail(out)

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 import yaml
-from harness import ROOT
+from harness import ROOT, on
 
 SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
 CONFIG = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
@@ -42,17 +42,18 @@ def rest(host: str, path: str) -> dict | list | None:
         return None
 
 
-def cluster() -> list[dict]:
-    """The members as Patroni's /cluster lists them, asked of the first member that answers."""
-    for host in MEMBERS:
+def cluster(asking: tuple[str, ...] = MEMBERS) -> list[dict]:
+    """The members as Patroni's /cluster lists them, asked of the first of `asking` that answers."""
+    for host in asking:
         answer = rest(host, "/cluster")
         if isinstance(answer, dict):
             return answer.get("members", [])
     return []
 
 
-def leader() -> str | None:
-    return next((m["name"] for m in cluster() if m.get("role") == "leader" and m.get("state") == "running"), None)
+def leader(asking: tuple[str, ...] = MEMBERS) -> str | None:
+    members = cluster(asking)
+    return next((m["name"] for m in members if m.get("role") == "leader" and m.get("state") == "running"), None)
 
 
 def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
@@ -72,3 +73,18 @@ def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
             return entry
         time.sleep(2)
     raise AssertionError(f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}")
+
+
+def cut_off(host: str) -> None:
+    """Nothing `host` sends reaches the other members (blackhole routes in its network namespace, set
+    from this machine: the container has no NET_ADMIN); the controller still reaches it, as clients
+    on another network would."""
+    for other in MEMBERS:
+        if other != host:
+            on(host, "ip", "route", "add", "blackhole", f"{ADDRESS[other]}/32")
+
+
+def heal(host: str) -> None:
+    for other in MEMBERS:
+        if other != host:
+            on(host, "ip", "route", "del", "blackhole", f"{ADDRESS[other]}/32")

@@ -288,3 +288,79 @@ def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses
     started = run(["podman", "start", old], env=project_env())
     assert started.returncode == 0, started.stderr
     patroni_cluster.wait_until_replica_streams(old)
+
+
+# Patroni demotes a leader that cannot renew its lock (after loop_wait + retry_timeout, 10 + 10 s)
+# before the lock expires (ttl, 30 s) and another member may take it: the bound is the ttl.
+DEMOTION_BOUND = 30
+
+
+@PATRONI
+def test_a_primary_cut_off_from_the_others_stops_taking_writes_before_another_is_promoted(
+    converged: str, figures: Figures
+) -> None:
+    old = patroni_cluster.leader()
+    assert old, f"no leader before the drill: {patroni_cluster.cluster()}"
+    # Asked of the others: the cut-off member still answers the controller, from its own stale view.
+    others = tuple(host for host in patroni_cluster.MEMBERS if host != old)
+    writer, sampler = counted_writes_on_patroni()
+    cut_at = time.monotonic()
+    patroni_cluster.cut_off(old)
+    try:
+        deadline = cut_at + FAILOVER_BOUND + 30
+        while not (
+            writer.commit_times
+            and writer.commit_times[-1] > cut_at + 1
+            and patroni_cluster.leader(others) not in (None, old)
+        ):
+            assert time.monotonic() < deadline, f"no new leader took writes {FAILOVER_BOUND + 30} s after the cut"
+            time.sleep(1)
+        time.sleep(3)
+    finally:
+        writer.stop()
+        sampler.stop()
+        patroni_cluster.heal(old)
+    new = patroni_cluster.leader()
+    with psycopg.connect(patroni_cluster.app_conninfo([new])) as connection:
+        present = {row[0] for row in connection.execute("SELECT id FROM drill")}
+    figures.append(summary(writer, sampler, present, f"patroni: {old} cut off, {new} took over"))
+    # The cut-off primary, still reached by the sampler, stopped taking writes within the bound.
+    old_took_writes = [at for at, sample in zip(sampler.times, sampler.samples, strict=True) if old in sample]
+    last = max(old_took_writes, default=cut_at) - cut_at
+    figures.append(
+        f"patroni: the cut-off primary took its last write {last:.1f} s after the cut (bound {DEMOTION_BOUND} s)"
+    )
+    assert last < DEMOTION_BOUND, f"{old} still took writes {last:.1f} s after it was cut off"
+    patroni_cluster.wait_until_replica_streams(old)
+
+
+@PATRONI
+def test_etcd_losing_one_member_changes_nothing_and_losing_two_keeps_the_primary_in_failsafe(
+    converged: str, figures: Figures
+) -> None:
+    leader = patroni_cluster.leader()
+    others = [host for host in patroni_cluster.MEMBERS if host != leader]
+    writer, sampler = counted_writes_on_patroni()
+    try:
+        on(others[0], "systemctl", "stop", "etcd")
+        time.sleep(15)
+        one_down = writer.longest_gap()
+        # Two of three down: etcd has no majority. With failsafe_mode the leader keeps writing while
+        # it reaches every member's Patroni; it never steps down for a store it cannot read.
+        on(others[1], "systemctl", "stop", "etcd")
+        # Longer than the lock lives (ttl 30 s) and a cycle (loop_wait 10 s): without failsafe_mode the
+        # leader would have stepped down by now.
+        time.sleep(30 + 10 + 5)
+        assert patroni_cluster.rest(leader, "/primary") is not None, "the leader stepped down"
+    finally:
+        for host in others:
+            inside(host, "systemctl", "start", "--no-block", "etcd")
+        writer.stop()
+        sampler.stop()
+    with psycopg.connect(patroni_cluster.app_conninfo([leader])) as connection:
+        present = {row[0] for row in connection.execute("SELECT id FROM drill")}
+    figures.append(summary(writer, sampler, present, "patroni: etcd lost one member, then two"))
+    figures.append(f"patroni: longest write pause with one etcd member down {one_down:.1f} s")
+    assert one_down < 5, f"writes paused {one_down:.1f} s with one etcd member down"
+    assert {sample for sample in sampler.samples if sample} == {(leader,)}, "the primary changed or vanished"
+    assert patroni_cluster.leader() == leader
