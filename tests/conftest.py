@@ -155,6 +155,7 @@ LONGEST_FIRST = (
     "lab",
     "molecule:hardening",
     "molecule:cluster_debian13",
+    "molecule:patroni",
 )
 
 

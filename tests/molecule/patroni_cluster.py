@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
+import psycopg
 import yaml
 from harness import ROOT, on
 
@@ -54,6 +55,19 @@ def cluster(asking: tuple[str, ...] = MEMBERS) -> list[dict]:
 def leader(asking: tuple[str, ...] = MEMBERS) -> str | None:
     members = cluster(asking)
     return next((m["name"] for m in members if m.get("role") == "leader" and m.get("state") == "running"), None)
+
+
+def current_leader() -> str:
+    """The leader a drill starts from (fails when there is none)."""
+    found = leader()
+    assert found, f"no leader before the drill: {cluster()}"
+    return found
+
+
+def drill_rows(host: str) -> set[int]:
+    """The drill table's rows on a member."""
+    with psycopg.connect(app_conninfo([host])) as connection:
+        return {row[0] for row in connection.execute("SELECT id FROM drill")}
 
 
 def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:

@@ -261,8 +261,7 @@ def counted_writes_on_patroni() -> tuple[Writer, PrimarySampler]:
 def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses_nothing(
     converged: str, figures: Figures
 ) -> None:
-    old = patroni_cluster.leader()
-    assert old, f"no leader before the drill: {patroni_cluster.cluster()}"
+    old = patroni_cluster.current_leader()
     writer, sampler = counted_writes_on_patroni()
     killed_at = time.monotonic()
     killed = run(["podman", "kill", "--signal", "KILL", old], env=project_env())
@@ -278,8 +277,7 @@ def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses
         sampler.stop()
     new = patroni_cluster.leader()
     assert new not in (None, old), patroni_cluster.cluster()
-    with psycopg.connect(patroni_cluster.app_conninfo([new])) as connection:
-        present = {row[0] for row in connection.execute("SELECT id FROM drill")}
+    present = patroni_cluster.drill_rows(new)
     figures.append(summary(writer, sampler, present, f"patroni: primary's container killed, {new} took over"))
     pause = writer.longest_gap()
     assert pause < FAILOVER_BOUND, f"writes paused {pause:.1f} s, beyond Patroni's bound of {FAILOVER_BOUND} s"
@@ -299,8 +297,7 @@ DEMOTION_BOUND = 30
 def test_a_primary_cut_off_from_the_others_stops_taking_writes_before_another_is_promoted(
     converged: str, figures: Figures
 ) -> None:
-    old = patroni_cluster.leader()
-    assert old, f"no leader before the drill: {patroni_cluster.cluster()}"
+    old = patroni_cluster.current_leader()
     # Asked of the others: the cut-off member still answers the controller, from its own stale view.
     others = tuple(host for host in patroni_cluster.MEMBERS if host != old)
     writer, sampler = counted_writes_on_patroni()
@@ -320,10 +317,10 @@ def test_a_primary_cut_off_from_the_others_stops_taking_writes_before_another_is
         writer.stop()
         sampler.stop()
         patroni_cluster.heal(old)
-    new = patroni_cluster.leader()
-    with psycopg.connect(patroni_cluster.app_conninfo([new])) as connection:
-        present = {row[0] for row in connection.execute("SELECT id FROM drill")}
-    figures.append(summary(writer, sampler, present, f"patroni: {old} cut off, {new} took over"))
+    new = patroni_cluster.current_leader()
+    figures.append(
+        summary(writer, sampler, patroni_cluster.drill_rows(new), f"patroni: {old} cut off, {new} took over")
+    )
     # The cut-off primary, still reached by the sampler, stopped taking writes within the bound.
     old_took_writes = [at for at, sample in zip(sampler.times, sampler.samples, strict=True) if old in sample]
     last = max(old_took_writes, default=cut_at) - cut_at
@@ -338,7 +335,7 @@ def test_a_primary_cut_off_from_the_others_stops_taking_writes_before_another_is
 def test_etcd_losing_one_member_changes_nothing_and_losing_two_keeps_the_primary_in_failsafe(
     converged: str, figures: Figures
 ) -> None:
-    leader = patroni_cluster.leader()
+    leader = patroni_cluster.current_leader()
     others = [host for host in patroni_cluster.MEMBERS if host != leader]
     writer, sampler = counted_writes_on_patroni()
     try:
@@ -357,9 +354,9 @@ def test_etcd_losing_one_member_changes_nothing_and_losing_two_keeps_the_primary
             inside(host, "systemctl", "start", "--no-block", "etcd")
         writer.stop()
         sampler.stop()
-    with psycopg.connect(patroni_cluster.app_conninfo([leader])) as connection:
-        present = {row[0] for row in connection.execute("SELECT id FROM drill")}
-    figures.append(summary(writer, sampler, present, "patroni: etcd lost one member, then two"))
+    figures.append(
+        summary(writer, sampler, patroni_cluster.drill_rows(leader), "patroni: etcd lost one member, then two")
+    )
     figures.append(f"patroni: longest write pause with one etcd member down {one_down:.1f} s")
     assert one_down < 5, f"writes paused {one_down:.1f} s with one etcd member down"
     assert {sample for sample in sampler.samples if sample} == {(leader,)}, "the primary changed or vanished"
