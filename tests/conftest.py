@@ -137,7 +137,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 SCENARIO_ID = re.compile(r"^tests/molecule/.*\[(?P<scenario>[^\]]+)\]$")
 LAB_MODULES = (
     "tests/integration/test_lab_site.py",
-    # site.yml --check from the execution environment, while the lab is as site.yml left it.
+    # site.yml from the execution environment repairs drift, while the lab is otherwise as site.yml left it.
     "tests/integration/test_execution_environment.py",
     "tests/integration/test_lab_cluster.py",
     "tests/integration/test_lab_monitoring.py",

@@ -2,9 +2,9 @@
 
 The operator's steps on a hardened cluster: the firewall first (hardening.yml --tags
 hardening_firewall), so that the members reach Patroni's REST API and etcd, then postgresql.yml, which
-starts etcd on the members and Patroni on the same data, the primary first. (A second run changing
-nothing under Patroni is molecule/patroni's idempotence step.) Last of the lab's modules: the cluster stays under
-Patroni (tests/conftest.py's LAB_MODULES).
+starts etcd on the members and Patroni on the same data, the primary first, then HAProxy on the
+members. (A second run changing nothing under Patroni is molecule/patroni's idempotence step.) Last of
+the lab's modules: the cluster stays under Patroni (tests/conftest.py's LAB_MODULES).
 """
 
 from __future__ import annotations
@@ -45,6 +45,17 @@ def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInv
     # Debian's unit is masked for good: nothing but Patroni starts the server again.
     for host in lab.MEMBERS:
         assert inside(lab.PREFIX + host, "systemctl", "is-enabled", lab.PG_UNIT).stdout.strip() == "masked", host
+
+
+def test_clients_reach_the_leader_and_the_replicas_through_haproxy_past_the_firewall() -> None:
+    # From this machine (the lab's application network), through each member's HAProxy, which the
+    # hardened firewall lets it reach: the read-write port leads to the leader, the read-only one to a replica.
+    for entry in lab.MEMBERS:
+        for port, recovery in ((5000, False), (5001, True)):
+            conninfo = app_conninfo([entry]).replace("port=5432", f"port={port}").replace("read-write", "any")
+            with psycopg.connect(conninfo) as connection:
+                served = connection.execute("SELECT pg_is_in_recovery()").fetchone()
+            assert served == (recovery,), (entry, port, served)
 
 
 def test_under_patroni_backups_go_on(inventory: LabInventory) -> None:

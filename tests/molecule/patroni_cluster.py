@@ -33,6 +33,21 @@ def app_conninfo(hosts: list[str] | tuple[str, ...]) -> str:
     )
 
 
+READ_WRITE_PORT = 5000  # HAProxy on every member (groundwork_pg_rw_port)
+
+
+def endpoint_conninfo() -> str:
+    """The app database through the read-write port of the members' HAProxy: HAProxy finds the leader.
+
+    No target_session_attrs: libpq takes the first HAProxy that answers, and where it leads is
+    HAProxy's doing. Every member's HAProxy is listed, as a client without a floating address must.
+    """
+    return (
+        f"host={','.join(ADDRESS[h] for h in MEMBERS)} port={READ_WRITE_PORT} dbname=app user=app "
+        f"password={APP_PASSWORD} sslmode=require connect_timeout=2"
+    )
+
+
 def rest(host: str, path: str) -> dict | list | None:
     """A GET of a member's REST API; None when it does not answer (down, cut off, not running)."""
     context = ssl.create_default_context(cafile=CA_FILE)

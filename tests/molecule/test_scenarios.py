@@ -236,8 +236,8 @@ def test_scenario_dirs_exist() -> None:
 
 
 # Drills on the Patroni cluster's instances, after its scenario's steps (molecule/patroni): a counted
-# writer goes through libpq's read-write routing over all three members, and a sampler asks every
-# member twice a second whether it takes writes.
+# writer goes through the read-write port of the members' HAProxy (the first that answers), and a
+# sampler asks every member directly, twice a second, whether it takes writes.
 PATRONI = pytest.mark.parametrize("converged", ["patroni"], indirect=True)
 # Patroni's timings (the role's defaults): the dead leader's lock expires after ttl (30 s), a replica
 # notices within loop_wait (10 s) and promotes. The bound a failover must keep, with a margin for a
@@ -249,7 +249,7 @@ def counted_writes_on_patroni() -> tuple[Writer, PrimarySampler]:
     with psycopg.connect(patroni_cluster.app_conninfo(patroni_cluster.MEMBERS), autocommit=True) as connection:
         connection.execute("CREATE TABLE IF NOT EXISTS drill (id integer PRIMARY KEY)")
         connection.execute("TRUNCATE drill")
-    writer = Writer(patroni_cluster.app_conninfo(patroni_cluster.MEMBERS))
+    writer = Writer(patroni_cluster.endpoint_conninfo())  # clients go through HAProxy's read-write port
     sampler = PrimarySampler({host: patroni_cluster.app_conninfo([host]) for host in patroni_cluster.MEMBERS})
     writer.start()
     sampler.start()
@@ -285,6 +285,49 @@ def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses
     # The old primary's host comes back: it rejoins by itself, rewound onto the new leader's history.
     started = run(["podman", "start", old], env=project_env())
     assert started.returncode == 0, started.stderr
+    patroni_cluster.wait_until_replica_streams(old)
+
+
+# A planned switchover through the collection's entry point (pg_switchover.yml), which asks Patroni:
+# in synchronous mode only the synchronous standby may take over; the bound is Patroni's own
+# (a checkpoint, a clean stop, a promotion), with a margin for a loaded machine.
+SWITCHOVER_BOUND = 15
+
+
+@PATRONI
+def test_pg_switchover_through_patroni_refuses_a_standby_that_is_not_synchronous_then_hands_over_losing_nothing(
+    converged: str, figures: Figures, tmp_path: Path
+) -> None:
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "patroni" / "molecule.yml")
+    old = patroni_cluster.current_leader()
+    roles = {member["name"]: member["role"] for member in patroni_cluster.cluster()}
+    synchronous = next(name for name, role in roles.items() if role == "sync_standby")
+    asynchronous = next(name for name, role in roles.items() if role == "replica")
+
+    rc, out = inventory.playbook("pg_switchover", "-e", f"pg_switchover_target={asynchronous}")
+    assert rc != 0
+    assert f"Nothing was changed. {asynchronous} cannot take over cluster main" in said(out), tail(out)
+    assert f"only {synchronous} holds every committed transaction" in said(out), tail(out)
+    assert patroni_cluster.leader() == old
+
+    writer, sampler = counted_writes_on_patroni()
+    started = time.monotonic()
+    try:
+        rc, out = inventory.playbook("pg_switchover", "-e", f"pg_switchover_target={synchronous}")
+        took = time.monotonic() - started
+        time.sleep(3)
+    finally:
+        writer.stop()
+        sampler.stop()
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    assert f"Switchover done: {synchronous} leads cluster main" in said(out), tail(out)
+    assert patroni_cluster.leader() == synchronous
+    present = patroni_cluster.drill_rows(synchronous)
+    what = f"patroni: pg_switchover {old} to {synchronous}"
+    figures.append(f"{summary(writer, sampler, present, what)}; playbook {took:.1f} s")
+    pause = writer.longest_gap()
+    assert pause < SWITCHOVER_BOUND, f"writes paused {pause:.1f} s in a switchover"
     patroni_cluster.wait_until_replica_streams(old)
 
 
