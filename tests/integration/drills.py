@@ -28,11 +28,12 @@ def both_replicas_stream_from(inventory: LabInventory, primary: str) -> None:
     assert waited.returncode == 0, tail(waited.stdout)
 
 
-def writes_and_samples() -> tuple[Writer, PrimarySampler]:
-    """A counted writer on whichever member is primary, and a sampler asking every member if it is."""
+def writes_and_samples(conninfo: str = "") -> tuple[Writer, PrimarySampler]:
+    """A counted writer on whichever member is primary (through `conninfo` when given), and a sampler
+    asking every member if it is."""
     with psycopg.connect(app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
         connection.execute("TRUNCATE drill")
-    writer = Writer(app_conninfo(list(lab.MEMBERS)))
+    writer = Writer(conninfo or app_conninfo(list(lab.MEMBERS)))
     sampler = PrimarySampler({host: app_conninfo([host]) for host in lab.MEMBERS})
     writer.start()
     sampler.start()

@@ -261,6 +261,15 @@ def app_conninfo(hosts: list[str]) -> str:
     )
 
 
+def endpoint_conninfo(hosts: tuple[str, ...] = MEMBERS, port: int = 5000) -> str:
+    """The app database through the hosts' HAProxy (a Patroni cluster's read-write port, or `port`).
+
+    No target_session_attrs: libpq takes the first HAProxy that answers; where it leads is HAProxy's doing.
+    """
+    direct = app_conninfo(list(hosts)).replace(" target_session_attrs=read-write", "")
+    return direct.replace("port=5432", f"port={port}")
+
+
 def rows_on(conninfo: str) -> set[int]:
     with psycopg.connect(conninfo) as connection:
         return {row[0] for row in connection.execute("SELECT id FROM drill")}

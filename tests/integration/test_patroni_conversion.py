@@ -5,11 +5,16 @@ hardening_firewall), so that the members reach Patroni's REST API and etcd, then
 starts etcd on the members and Patroni on the same data, the primary first, then HAProxy on the
 members. (A second run changing nothing under Patroni is molecule/patroni's idempotence step.) Last of
 the lab's modules: the cluster stays under Patroni (tests/conftest.py's LAB_MODULES).
+
+Then what only the lab has, a repository host: the leader's container is killed under the counted
+writer, the old leader rejoins by itself, and the archive and the backups go on without a new stanza;
+a member Patroni rebuilds is restored from the repository rather than copied from the leader.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import lab
 import psycopg
@@ -17,11 +22,36 @@ import pytest
 from counted_writes import summary
 from drills import stop_all, writes_and_samples
 from harness import Figures, inside, said, tail
-from lab import LabInventory, app_conninfo, on, rows_on
+from lab import LabInventory, app_conninfo, endpoint_conninfo, on, rows_on, sql, wait_for
 
 pytestmark = pytest.mark.in_sequence
 
-PATRONI = ["-e", json.dumps({"groundwork_pg_ha": "patroni"})]
+# Synchronous (one standby): a killed leader then loses no acknowledged commit, which the drill counts.
+PATRONI = ["-e", json.dumps({"groundwork_pg_ha": "patroni", "postgresql_synchronous_quorum": 1})]
+PATRONI_CONFIG = f"/etc/patroni/{lab.PG_VERSION}-main.yml"
+# Patroni's timings (the role's defaults): the dead leader's lock expires after ttl (30 s), a replica
+# notices within loop_wait (10 s) and promotes; a margin for a loaded machine.
+FAILOVER_BOUND = 30 + 10 + 15
+
+
+def members(asking: tuple[str, ...] = lab.MEMBERS) -> dict[str, dict]:
+    """Patroni's members by name, as patronictl lists them on the first of `asking` that answers."""
+    for host in asking:
+        listed = inside(lab.PREFIX + host, "patronictl", "-c", PATRONI_CONFIG, "list", "-f", "json")
+        if listed.returncode == 0:
+            return {member["Member"]: member for member in json.loads(listed.stdout)}
+    return {}
+
+
+def leader(asking: tuple[str, ...] = lab.MEMBERS) -> str | None:
+    running = (name for name, m in members(asking).items() if m["Role"] == "Leader" and m["State"] == "running")
+    return next(running, None)
+
+
+def streams(host: str) -> bool:
+    listed = members()
+    lead = next((m for m in listed.values() if m["Role"] == "Leader"), {})
+    return listed.get(host, {}).get("State") == "streaming" and listed[host].get("TL") == lead.get("TL")
 
 
 def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInventory, figures: Figures) -> None:
@@ -37,7 +67,7 @@ def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInv
         stop_all(writer, sampler)
     figures.append(summary(writer, sampler, rows_on(app_conninfo(["pg1"])), "patroni conversion of the lab"))
 
-    listed = on("pg1", "patronictl", "-c", f"/etc/patroni/{lab.PG_VERSION}-main.yml", "list", "-f", "json")
+    listed = on("pg1", "patronictl", "-c", PATRONI_CONFIG, "list", "-f", "json")
     members = {member["Member"]: member for member in json.loads(listed)}
     assert set(members) == set(lab.MEMBERS), listed
     assert members["pg1"]["Role"] == "Leader", listed
@@ -52,13 +82,69 @@ def test_clients_reach_the_leader_and_the_replicas_through_haproxy_past_the_fire
     # hardened firewall lets it reach: the read-write port leads to the leader, the read-only one to a replica.
     for entry in lab.MEMBERS:
         for port, recovery in ((5000, False), (5001, True)):
-            conninfo = app_conninfo([entry]).replace("port=5432", f"port={port}").replace("read-write", "any")
-            with psycopg.connect(conninfo) as connection:
+            with psycopg.connect(endpoint_conninfo((entry,), port)) as connection:
                 served = connection.execute("SELECT pg_is_in_recovery()").fetchone()
             assert served == (recovery,), (entry, port, served)
 
 
-def test_under_patroni_backups_go_on(inventory: LabInventory) -> None:
+def test_killing_the_leaders_container_fails_over_losing_nothing_and_it_rejoins_by_itself(figures: Figures) -> None:
+    old = leader()
+    assert old, members()
+    others = tuple(host for host in lab.MEMBERS if host != old)
+    writer, sampler = writes_and_samples(endpoint_conninfo())
+    killed_at = time.monotonic()
+    try:
+        lab.container("kill", old)
+        wait_for(
+            "a write through HAProxy after the kill",
+            lambda: writer.commit_times and writer.commit_times[-1] > killed_at + 1,
+            FAILOVER_BOUND + 30,
+            interval=1,
+        )
+        time.sleep(3)
+    finally:
+        stop_all(writer, sampler)
+    new = leader(others)
+    assert new in others, members(others)
+    what = f"patroni lab: {old}'s container killed, {new} took over"
+    figures.append(summary(writer, sampler, rows_on(app_conninfo([new])), what))
+    assert writer.longest_gap() < FAILOVER_BOUND, f"writes paused {writer.longest_gap():.1f} s"
+
+    # Its host comes back: Patroni rewinds it onto the new leader's history, archiving first what it
+    # had not archived (the archive keeps no gap), and it streams again.
+    lab.container("start", old)
+    wait_for(f"{old} streaming from {new} again", lambda: streams(old), 180)
+
+
+def test_after_the_failover_the_archive_and_backups_go_on_without_a_new_stanza(inventory: LabInventory) -> None:
+    # The inventory still names pg1 the primary: pgBackRest finds the leader itself.
+    new = leader()
+    check = inside(lab.PREFIX + new, "runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=main", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
     rc, out = inventory.playbook("backup_now", *PATRONI, "-e", "pgbackrest_backup_type=incr")
     assert rc == 0, tail(out)
     assert "main: took " in said(out), tail(out)
+    assert lab.repository_info()["status"]["code"] == 0, lab.repository_info()["status"]
+
+
+def test_a_member_patroni_rebuilds_is_restored_from_the_repository_then_streams() -> None:
+    rebuilt = sorted(host for host in lab.MEMBERS if host != leader())[-1]
+
+    def restores() -> list[str]:
+        """pgBackRest's own log of the restores run on the member, one entry each (Patroni runs them)."""
+        log = inside(lab.PREFIX + rebuilt, "cat", "/var/log/pgbackrest/main-restore.log").stdout
+        return log.split("restore command begin")[1:]
+
+    before = len(restores())
+    on(rebuilt, "patronictl", "-c", PATRONI_CONFIG, "reinit", "main", rebuilt, "--force")
+    wait_for(f"{rebuilt} restored and streaming", lambda: len(restores()) > before and streams(rebuilt), 300)
+    restore = restores()[-1]
+    assert "restore command end: completed successfully" in restore, restore[-2000:]
+    assert "--delta" in restore, restore[:600]
+    assert "--type=standby" in restore, restore[:600]
+    count = "SELECT count(*) FROM drill"
+
+    def caught_up() -> bool:
+        return sql(rebuilt, count, "app") == sql(leader(), count, "app")
+
+    wait_for("the rebuilt member holds the leader's rows", caught_up, 30)

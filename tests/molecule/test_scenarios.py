@@ -404,3 +404,25 @@ def test_etcd_losing_one_member_changes_nothing_and_losing_two_keeps_the_primary
     assert one_down < 5, f"writes paused {one_down:.1f} s with one etcd member down"
     assert {sample for sample in sampler.samples if sample} == {(leader,)}, "the primary changed or vanished"
     assert patroni_cluster.leader() == leader
+
+
+@PATRONI
+def test_a_cluster_wide_setting_changed_in_etcd_by_hand_is_put_back_by_postgresql_yml(
+    converged: str, tmp_path: Path
+) -> None:
+    # Patroni reads bootstrap.dcs once: only the role's comparison with etcd's copy keeps a changed
+    # input (or a hand edit) from lasting. etcd may still be regaining its majority after the drill above.
+    leader = patroni_cluster.current_leader()
+    edit = "patronictl -c /etc/patroni/*-main.yml edit-config --set ttl=45 --force"
+    deadline = time.monotonic() + 60
+    while inside(leader, "sh", "-c", edit).returncode != 0:
+        assert time.monotonic() < deadline, "patronictl edit-config failed for a minute"
+        time.sleep(2)
+    assert patroni_cluster.rest(leader, "/config")["ttl"] == 45
+
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "patroni" / "molecule.yml")
+    rc, out = inventory.playbook("postgresql")
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    assert "Cluster main: etcd's settings change by {ttl: 30}" in said(out), tail(out)
+    assert patroni_cluster.rest(leader, "/config")["ttl"] == 30
