@@ -14,7 +14,7 @@ import urllib.request
 
 import psycopg
 import yaml
-from harness import ROOT, on
+from harness import ROOT, inside, on
 
 SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
 CONFIG = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
@@ -101,7 +101,15 @@ def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
         ):
             return entry
         time.sleep(2)
-    raise AssertionError(f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}")
+    raise AssertionError(
+        f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}\n"
+        f"its Patroni's journal:\n{patroni_journal(host)}"
+    )
+
+
+def patroni_journal(host: str, lines: int = 60) -> str:
+    """The end of a member's Patroni journal, for a failure's message."""
+    return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
 
 
 def cut_off(host: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +64,9 @@ def converged(request: pytest.FixtureRequest) -> Iterator[str]:
         CONVERGE_SECONDS[scenario] = time.monotonic() - started
         yield scenario
     finally:
-        molecule(scenario, "destroy")
+        # GROUNDWORK_KEEP_SCENARIO=1 keeps the instances, to look into a failed drill (as GROUNDWORK_KEEP_LAB).
+        if os.environ.get("GROUNDWORK_KEEP_SCENARIO") != "1":
+            molecule(scenario, "destroy")
 
 
 CONVERGE_OUTPUT: dict[str, str] = {}
