@@ -49,9 +49,15 @@ def leader(asking: tuple[str, ...] = lab.MEMBERS) -> str | None:
 
 
 def streams(host: str) -> bool:
+    """Whether a member follows the leader on its timeline (Patroni 3.0 says "running" of a replica that streams)."""
     listed = members()
     lead = next((m for m in listed.values() if m["Role"] == "Leader"), {})
-    return listed.get(host, {}).get("State") == "streaming" and listed[host].get("TL") == lead.get("TL")
+    me = listed.get(host, {})
+    return (
+        me.get("Role") in ("Replica", "Sync Standby")
+        and me.get("State") in ("running", "streaming")
+        and me.get("TL") == lead.get("TL")
+    )
 
 
 def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInventory, figures: Figures) -> None:

@@ -112,6 +112,14 @@ def patroni_journal(host: str, lines: int = 60) -> str:
     return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
 
 
+def wait_until_config_holds(host: str, key: str, value: object, timeout: float = 30) -> None:
+    """Wait until a member's view of the cluster-wide settings (GET /config) holds `value` at `key`."""
+    deadline = time.monotonic() + timeout
+    while (held := (rest(host, "/config") or {}).get(key)) != value:
+        assert time.monotonic() < deadline, f"{host}'s /config holds {key}={held}, not {value}, after {timeout:.0f} s"
+        time.sleep(1)
+
+
 def cut_off(host: str) -> None:
     """Nothing `host` sends reaches the other members (blackhole routes in its network namespace, set
     from this machine: the container has no NET_ADMIN); the controller still reaches it, as clients

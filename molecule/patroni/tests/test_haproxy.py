@@ -75,3 +75,11 @@ def test_haproxy_marks_up_exactly_the_leader_for_writes_and_the_replicas_for_rea
     lead = leader()
     assert up == {("main_rw", lead)} | {("main_ro", replica) for replica in set(MEMBERS) - {lead}}
     assert HOSTS[name].file("/etc/haproxy/tls/ca.crt").exists
+
+
+@pytest.mark.parametrize("member", MEMBERS)
+def test_the_checks_leave_patronis_journal_quiet(member):
+    # Three HAProxies ask every member twice a second. A check that closes before Patroni has written
+    # its answer logs a traceback each time (a GET's body); OPTIONS is answered by the status line alone.
+    journal = HOSTS[member].check_output("journalctl -u 'patroni@*' --since -30s --no-pager")
+    assert "Traceback" not in journal, journal[-3000:]
