@@ -101,15 +101,22 @@ def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
         ):
             return entry
         time.sleep(2)
-    raise AssertionError(
-        f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}\n"
-        f"its Patroni's journal:\n{patroni_journal(host)}"
-    )
+    journals = "\n".join(f"{member}'s Patroni:\n{patroni_journal(member)}" for member in MEMBERS)
+    raise AssertionError(f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}\n{journals}")
 
 
 def patroni_journal(host: str, lines: int = 60) -> str:
     """The end of a member's Patroni journal, for a failure's message."""
     return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
+
+
+def etcd_term(host: str) -> int:
+    """The raft term of a member's etcd: it rises with every election the member takes part in."""
+    status = on(
+        host, "etcdctl", "--cacert=/etc/etcd/tls/ca.crt", "--cert=/etc/etcd/tls/host.crt",
+        "--key=/etc/etcd/tls/host.key", f"--endpoints=https://{ADDRESS[host]}:2379", "endpoint", "status", "-w", "json",
+    )  # fmt: skip
+    return json.loads(status)[0]["Status"]["raftTerm"]
 
 
 def wait_until_config_holds(host: str, key: str, value: object, timeout: float = 30) -> None:
