@@ -11,10 +11,11 @@ version_added: 0.1.0
 description:
   - Patroni writes its cluster-wide settings (C(bootstrap.dcs)) to etcd once, when the cluster is first
     initialised; after that they live in etcd alone, and C(PATCH /config) merges changes into them.
-  - Returns the keys of O(wanted) whose values differ from O(_input), nested as they are, and nothing else:
+  - Returns the keys of O(wanted) whose values differ from O(_input), nested as they are, and nothing else;
     an empty dictionary means nothing to change. Keys only O(_input) holds (set by hand with
     C(patronictl edit-config)) are left alone.
-  - Scalars compare by their text, so V(30) and V("30"), as YAML and JSON round trips give them, are the same.
+  - Scalars compare by their text, so the number 30 and the string 30, as YAML and JSON round trips give
+    them, are the same.
 options:
   _input:
     description: The settings Patroni holds now (C(GET /config)).

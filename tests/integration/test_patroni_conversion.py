@@ -143,7 +143,9 @@ def test_a_member_patroni_rebuilds_is_restored_from_the_repository_then_streams(
 
     before = len(restores())
     on(rebuilt, "patronictl", "-c", PATRONI_CONFIG, "reinit", "main", rebuilt, "--force")
-    wait_for(f"{rebuilt} restored and streaming", lambda: len(restores()) > before and streams(rebuilt), 300)
+    # Patroni's list may still show the member as it was for a moment: first the restore's end, then streaming.
+    wait_for(f"{rebuilt} restored", lambda: len(restores()) > before and "restore command end" in restores()[-1], 300)
+    wait_for(f"{rebuilt} streaming after its restore", lambda: streams(rebuilt), 120)
     restore = restores()[-1]
     assert "restore command end: completed successfully" in restore, restore[-2000:]
     assert "--delta" in restore, restore[:600]

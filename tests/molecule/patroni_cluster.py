@@ -110,6 +110,17 @@ def patroni_journal(host: str, lines: int = 60) -> str:
     return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
 
 
+def wait_until_roles(wanted: set[str], timeout: float = 60) -> dict[str, str]:
+    """Wait until the members' roles in Patroni's /cluster are exactly `wanted`; each member's role."""
+    deadline = time.monotonic() + timeout
+    while True:
+        roles = {member["name"]: member["role"] for member in cluster()}
+        if set(roles.values()) == wanted:
+            return roles
+        assert time.monotonic() < deadline, f"Patroni's roles {roles}, not {sorted(wanted)}, after {timeout:.0f} s"
+        time.sleep(2)
+
+
 def etcd_term(host: str) -> int:
     """The raft term of a member's etcd: it rises with every election the member takes part in."""
     status = on(
