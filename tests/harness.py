@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -230,3 +231,15 @@ class Figures:
 
     def lines(self) -> list[str]:
         return [value for key, value in self._node.user_properties if key == "figure"]
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 2.0):
+    """What `check` returns once it is truthy, asked every `interval` seconds; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)

@@ -17,7 +17,7 @@ from pathlib import Path
 import harness
 import psycopg
 import yaml
-from harness import ROOT, inside, project_env, run
+from harness import ROOT, inside, project_env, run, wait_for
 
 PREFIX = "gwtest-"
 # A second lab, never converged, for the runs that must be refused before any host changes: on hosts
@@ -133,18 +133,6 @@ def container(action: str, host: str) -> None:
             time.sleep(0.5)
         jobs = inside(PREFIX + host, "systemctl", "list-jobs", "--no-pager").stdout
         raise AssertionError(f"{host} did not finish booting within 180 s; systemd's jobs then:\n{jobs}")
-
-
-def wait_for(what: str, check, timeout: float, interval: float = 2.0):
-    """What `check` returns once it is truthy, asked every `interval` seconds; fails after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
 
 
 def cut_off(host: str, to: str, port: int) -> None:

@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from harness import ROOT, Figures, changed_tasks, tail, warnings_in
-from lab import LAB_HOSTS, address, container, on, playbook, wait_for
+from harness import ROOT, Figures, changed_tasks, tail, wait_for, warnings_in
+from lab import LAB_HOSTS, address, container, on, playbook
 
 COLLECTOR = "mon1"
 RELP_PORT = 2514

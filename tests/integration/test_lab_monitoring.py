@@ -18,8 +18,8 @@ import urllib.request
 
 import pytest
 import yaml
-from harness import ROOT, project_env, run, said, tail, warnings_in
-from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql, stop_postgresql, wait_for
+from harness import ROOT, project_env, run, said, tail, wait_for, warnings_in
+from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql, stop_postgresql
 from promql import RULES, dashboard_metrics, rule_pack_metrics
 
 MONITOR = "mon1"

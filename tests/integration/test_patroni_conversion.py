@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from counted_writes import summary
 from drills import stop_all, writes_and_samples
-from harness import Figures, inside, said, tail
-from lab import LabInventory, app_conninfo, endpoint_conninfo, on, rows_on, sql, wait_for
+from harness import Figures, inside, said, tail, wait_for
+from lab import LabInventory, app_conninfo, endpoint_conninfo, on, rows_on, sql
 
 pytestmark = pytest.mark.in_sequence
 

@@ -14,7 +14,7 @@ import urllib.request
 
 import psycopg
 import yaml
-from harness import ROOT, inside, on
+from harness import ROOT, inside, on, wait_for
 
 SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
 CONFIG = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
@@ -112,13 +112,12 @@ def patroni_journal(host: str, lines: int = 60) -> str:
 
 def wait_until_roles(wanted: set[str], timeout: float = 60) -> dict[str, str]:
     """Wait until the members' roles in Patroni's /cluster are exactly `wanted`; each member's role."""
-    deadline = time.monotonic() + timeout
-    while True:
-        roles = {member["name"]: member["role"] for member in cluster()}
-        if set(roles.values()) == wanted:
-            return roles
-        assert time.monotonic() < deadline, f"Patroni's roles {roles}, not {sorted(wanted)}, after {timeout:.0f} s"
-        time.sleep(2)
+
+    def roles() -> dict[str, str] | None:
+        now = {member["name"]: member["role"] for member in cluster()}
+        return now if set(now.values()) == wanted else None
+
+    return wait_for(f"Patroni's roles {sorted(wanted)}", roles, timeout)
 
 
 def etcd_term(host: str) -> int:
@@ -132,10 +131,11 @@ def etcd_term(host: str) -> int:
 
 def wait_until_config_holds(host: str, key: str, value: object, timeout: float = 30) -> None:
     """Wait until a member's view of the cluster-wide settings (GET /config) holds `value` at `key`."""
-    deadline = time.monotonic() + timeout
-    while (held := (rest(host, "/config") or {}).get(key)) != value:
-        assert time.monotonic() < deadline, f"{host}'s /config holds {key}={held}, not {value}, after {timeout:.0f} s"
-        time.sleep(1)
+
+    def holds() -> bool:
+        return (rest(host, "/config") or {}).get(key) == value
+
+    wait_for(f"{host}'s /config holding {key}={value}", holds, timeout)
 
 
 def cut_off(host: str) -> None:
