@@ -53,11 +53,16 @@ def streams(host: str) -> bool:
     listed = members()
     lead = next((m for m in listed.values() if m["Role"] == "Leader"), {})
     me = listed.get(host, {})
-    return (
+    if not (
         me.get("Role") in ("Replica", "Sync Standby")
         and me.get("State") in ("running", "streaming")
         and me.get("TL") == lead.get("TL")
-    )
+    ):
+        return False
+    # Patroni 3.0 says "running" while PostgreSQL is still replaying up to consistency and refuses connections:
+    # the member's own WAL receiver is the proof (a failed psql here is a "not yet", not a failure).
+    receiver = inside(lab.PREFIX + host, "psql", "-XAtqc", "SELECT status FROM pg_stat_wal_receiver", user="postgres")
+    return receiver.returncode == 0 and receiver.stdout.strip() == "streaming"
 
 
 def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInventory, figures: Figures) -> None:
