@@ -73,6 +73,14 @@ def aide_check(host) -> tuple[int, str]:
 
 
 @BY_NAME
+def test_the_roles_waited_for_dpkgs_lock_longer_than_apts_default(host):
+    # prepare.yml's holder keeps the lock until apt has waited 70 s for it: the converge passing
+    # proves the roles' lock_timeout only if apt did ask while the lock was held.
+    said = host.check_output("journalctl --unit=molecule-dpkg-lock --output=cat")
+    assert re.search(r"released dpkg's lock \d+ s after apt first asked for it", said), said
+
+
+@BY_NAME
 def test_aide_checks_daily_finds_nothing_on_the_hardened_host_and_names_a_planted_program(host):
     timer = host.service("groundwork-aide-check.timer")
     assert timer.is_enabled
