@@ -21,7 +21,21 @@ from counted_writes import PrimarySampler, Writer, summary
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from harness import ROOT, Figures, changed_or_failed, inside, on, project_env, recap, run, said, sql, tail, warnings_in
+from harness import (
+    ROOT,
+    Figures,
+    changed_or_failed,
+    inside,
+    on,
+    project_env,
+    recap,
+    run,
+    said,
+    sql,
+    tail,
+    wait_for,
+    warnings_in,
+)
 from scenario_hosts import ScenarioInventory
 
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -414,6 +428,62 @@ def test_etcd_losing_one_member_changes_nothing_and_losing_two_keeps_the_primary
     assert one_down < 5, f"writes paused {one_down:.1f} s with one etcd member down"
     assert {sample for sample in sampler.samples if sample} == {(leader,)}, "the primary changed or vanished"
     assert patroni_cluster.leader() == leader
+
+
+# A manual failover through the collection's entry point (pg_failover.yml), where Patroni does not
+# fail over itself: the cluster is paused for maintenance and the leader's PostgreSQL dies.
+PATRONICTL = "patronictl -c /etc/patroni/*-main.yml"
+
+
+@PATRONI
+def test_pg_failover_promotes_the_synchronous_standby_of_a_paused_cluster_whose_leader_died(
+    converged: str, figures: Figures, tmp_path: Path
+) -> None:
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "patroni" / "molecule.yml")
+    # etcd may still be regaining its majority after the drill above.
+    roles = patroni_cluster.wait_until_roles({"leader", "sync_standby", "replica"})
+    old = next(name for name, role in roles.items() if role == "leader")
+    synchronous = next(name for name, role in roles.items() if role == "sync_standby")
+    asynchronous = next(name for name, role in roles.items() if role == "replica")
+
+    rc, out = inventory.playbook("pg_failover")
+    assert rc != 0
+    assert f"Nothing was changed. Cluster main cannot fail over to {synchronous}" in said(out), tail(out)
+    assert f"{old} leads it and runs; a planned move is pg_switchover" in said(out), tail(out)
+
+    on(old, "sh", "-c", f"{PATRONICTL} pause --wait")
+    writer, sampler = counted_writes_on_patroni()
+    try:
+        # In a paused cluster Patroni neither restarts the dead server nor promotes another.
+        on(old, "sh", "-c", "kill -KILL $(head -1 /var/lib/postgresql/*/main/postmaster.pid)")
+        wait_for("Patroni to drop the dead leader's lock", lambda: patroni_cluster.leader() is None, 30)
+        time.sleep(10)  # a loop (loop_wait) for Patroni to have promoted someone, were it not paused
+        assert patroni_cluster.leader() is None, patroni_cluster.cluster()
+
+        rc, out = inventory.playbook("pg_failover", "-e", f"pg_failover_target={asynchronous}")
+        assert rc != 0
+        assert f"only {synchronous} holds every committed transaction" in said(out), tail(out)
+        assert patroni_cluster.leader() is None, patroni_cluster.cluster()
+
+        started = time.monotonic()
+        rc, out = inventory.playbook("pg_failover")
+        took = time.monotonic() - started
+        time.sleep(3)
+    finally:
+        writer.stop()
+        sampler.stop()
+        inside(old, "sh", "-c", f"{PATRONICTL} resume --wait")
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    assert f"Failover done: {synchronous} leads cluster main" in said(out), tail(out)
+    assert "the cluster is paused: patronictl resume" in said(out), tail(out)
+    present = patroni_cluster.drill_rows(synchronous)
+    figures.append(
+        f"{summary(writer, sampler, present, f'patroni: pg_failover of a paused cluster to {synchronous}')}"
+        f"; playbook {took:.1f} s"
+    )
+    # Resumed, the old leader's Patroni starts it as a replica of the new one (pg_rewind).
+    patroni_cluster.wait_until_replica_streams(old)
 
 
 @PATRONI
