@@ -13,6 +13,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "roles/monitoring/files/rules/groundwork.rules.yml"
+# The pack for clusters Patroni runs: checked against a scrape of the lab once it runs Patroni.
+PATRONI_RULES = ROOT / "roles/monitoring/files/rules/groundwork.patroni.rules.yml"
 # setup.sh takes promtool out of Debian's package into .cache/tools/bin (on PATH through scripts/env.sh).
 PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/tools/bin/promtool")
 

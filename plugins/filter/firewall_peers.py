@@ -18,7 +18,7 @@ description:
     monitoring hosts in for the exporters; a log collector lets every server in for RELP.
   - A member of a Patroni cluster lets the cluster's members in for Patroni's REST API; a host that
     runs etcd lets its etcd peers in on the peer port, and them and the members of the clusters it
-    serves on the client port.
+    serves on the client port. The monitoring hosts reach both ports too, for their C(/metrics).
 options:
   _input:
     description: The inventory's C(groups).
@@ -98,11 +98,13 @@ _value:
     cluster_addresses:
       description: On a database host, the addresses of its cluster's members, in member order.
     patroni_addresses:
-      description: On a member of a Patroni cluster, its members' addresses (Patroni's REST API); else none.
+      description: On a member of a Patroni cluster, its members' and the monitoring hosts' addresses (Patroni's
+        REST API); else none.
     etcd_peer_addresses:
       description: On a host that runs etcd, its etcd peers' addresses (itself included); else none.
     etcd_client_addresses:
-      description: On a host that runs etcd, its peers' and the served clusters' members' addresses; else none.
+      description: On a host that runs etcd, its peers', the served clusters' members' and the monitoring hosts'
+        addresses; else none.
 """
 
 from collections.abc import Iterable
@@ -141,6 +143,8 @@ def firewall_peers(
     peers = _unique(backups + monitoring_hosts + log_senders)
     addresses = {peer: fact_address(hostvars, peer) or "" for peer in peers}
 
+    # Prometheus reads Patroni's and etcd's metrics from their own ports.
+    scrapers = [addresses[peer] for peer in monitoring_hosts if addresses[peer]]
     cluster_addresses: list[str] = []
     patroni_addresses: list[str] = []
     topology = pg_topology(groups, hostvars)
@@ -148,11 +152,13 @@ def firewall_peers(
         cluster = topology["clusters"][topology["cluster_of"][host]]
         addresses_of = cluster["address"]
         cluster_addresses = [addresses_of[member] for member in cluster["members"] if addresses_of.get(member)]
-        patroni_addresses = cluster_addresses if cluster["ha"] == "patroni" else []
+        if cluster["ha"] == "patroni":
+            patroni_addresses = _unique([*cluster_addresses, *scrapers])
     etcd_peers = topology["dcs_peers"].get(host, [])
     etcd_clients = _unique(
         member for cluster in topology["clusters"].values() if host in cluster["dcs"] for member in cluster["members"]
     )
+    etcd_client_addresses = _addresses(hostvars, _unique([*etcd_peers, *etcd_clients]))
 
     return {
         "db_hosts": db_hosts,
@@ -171,7 +177,7 @@ def firewall_peers(
         "cluster_addresses": cluster_addresses,
         "patroni_addresses": patroni_addresses,
         "etcd_peer_addresses": _addresses(hostvars, etcd_peers),
-        "etcd_client_addresses": _addresses(hostvars, _unique([*etcd_peers, *etcd_clients])),
+        "etcd_client_addresses": _unique([*etcd_client_addresses, *scrapers]) if etcd_peers else [],
     }
 
 

@@ -9,22 +9,16 @@ server on mon1 (inventories/lab/group_vars/monitoring.yml sends alerts to it).
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import ssl
-import urllib.parse
-import urllib.request
 
 import pytest
 import yaml
-from harness import ROOT, project_env, run, said, tail, wait_for, warnings_in
-from lab import INVENTORY, LAB_HOSTS, address, on, playbook, sql, stop_postgresql
+from harness import project_env, run, said, tail, wait_for, warnings_in
+from lab import LAB_HOSTS, address, on, playbook, sql, stop_postgresql
+from lab_prometheus import CA, MONITOR, PASSWORD, metric_names, prometheus, query
 from promql import RULES, dashboard_metrics, rule_pack_metrics
 
-MONITOR = "mon1"
-PASSWORD = yaml.safe_load((INVENTORY / "group_vars" / "all.yml").read_text())["groundwork_monitoring_password"]
-CA = ROOT / ".cache/lab/pki/ca.crt"
 RECEIVED = "/var/tmp/lab-webhook.jsonl"
 # The lab's receiver: every POST body, one JSON document a line, with the time it arrived.
 RECEIVER = f"""
@@ -51,21 +45,6 @@ FAULTS = ("PostgreSQLReplicaMissing", "ReplicationSlotRetainsWal", "BackupFullTo
 RERUN_METRICS = f"systemctl daemon-reload && systemctl start {METRICS_UNIT}"
 
 pytestmark = pytest.mark.usefixtures("converged_lab")
-
-
-def prometheus(path: str, port: int = 9090) -> dict:
-    """An answer of Prometheus's (or Alertmanager's) API on mon1, over TLS with the password."""
-    context = ssl.create_default_context(cafile=str(CA))
-    token = base64.b64encode(f"prometheus:{PASSWORD}".encode()).decode()
-    request = urllib.request.Request(
-        f"https://{address(MONITOR)}:{port}{path}", headers={"Authorization": f"Basic {token}"}
-    )
-    with urllib.request.urlopen(request, context=context, timeout=10) as response:
-        return json.load(response)
-
-
-def query(expression: str) -> list[dict]:
-    return prometheus("/api/v1/query?" + urllib.parse.urlencode({"query": expression}))["data"]["result"]
 
 
 def notifications() -> list[dict]:
@@ -225,7 +204,7 @@ def test_a_maintenance_silence_holds_back_the_alerts_it_matches(converged_lab):
 def test_every_metric_the_rules_and_dashboards_read_was_scraped_from_the_lab():
     # After the drill above: it made the series that only faults and schedules bring (pgBackRest's
     # schedule interval, slot and lag figures).
-    known = set(prometheus("/api/v1/label/__name__/values")["data"])
+    known = metric_names()
     assert rule_pack_metrics() - known == set(), "metrics the rules read that the lab's exporters never gave"
     assert dashboard_metrics() - known == set(), "metrics the dashboards read that the lab's exporters never gave"
     assert {"pg_up", "pg_settings_in_hot_standby", "pgbackrest_backup_last_completion_timestamp_seconds"} <= known

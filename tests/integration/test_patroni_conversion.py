@@ -21,8 +21,10 @@ import psycopg
 import pytest
 from counted_writes import summary
 from drills import stop_all, writes_and_samples
-from harness import Figures, inside, said, tail, wait_for
+from harness import Figures, inside, said, tail, wait_for, warnings_in
 from lab import LabInventory, app_conninfo, endpoint_conninfo, on, rows_on, sql
+from lab_prometheus import metric_names, prometheus, query
+from promql import PATRONI_RULES, rule_pack_metrics
 
 pytestmark = pytest.mark.in_sequence
 
@@ -98,6 +100,36 @@ def test_clients_reach_the_leader_and_the_replicas_through_haproxy_past_the_fire
             assert served == (recovery,), (entry, port, served)
 
 
+def test_prometheus_reads_patroni_and_etcd_on_every_member_and_the_patroni_pack_reads_only_what_they_give(
+    inventory: LabInventory, figures: Figures
+) -> None:
+    # The monitoring host's targets follow the inventory: its configuration step again, under Patroni. The
+    # firewall step before the conversion already let mon1 reach Patroni's and etcd's ports.
+    rc, out = inventory.playbook("monitoring", "--tags", "monitoring_config", *PATRONI)
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+
+    def scraped(job: str) -> set[str]:
+        return {answer["metric"]["host"] for answer in query(f'up{{job="{job}"}} == 1')}
+
+    wait_for(
+        "Prometheus scraping Patroni and etcd on every member",
+        lambda: scraped("patroni") == scraped("etcd") == set(lab.MEMBERS),
+        90,
+    )
+    assert rule_pack_metrics(PATRONI_RULES) - metric_names() == set(), "metrics the Patroni pack reads that nobody gave"
+
+    def by_job(expression: str) -> dict[str, float]:
+        return {answer["metric"]["job"]: float(answer["value"][1]) for answer in query(expression)}
+
+    took = by_job('avg by (job) (scrape_duration_seconds{job=~"patroni|etcd"})')
+    samples = by_job('avg by (job) (scrape_samples_scraped{job=~"patroni|etcd"})')
+    figures.append(
+        "scrape duration, Patroni and etcd: "
+        + ", ".join(f"{job} {took[job] * 1000:.0f} ms ({samples[job]:.0f} samples)" for job in sorted(took))
+    )
+
+
 def test_killing_the_leaders_container_fails_over_losing_nothing_and_it_rejoins_by_itself(figures: Figures) -> None:
     old = leader()
     assert old, members()
@@ -125,6 +157,16 @@ def test_killing_the_leaders_container_fails_over_losing_nothing_and_it_rejoins_
     # had not archived (the archive keeps no gap), and it streams again.
     lab.container("start", old)
     wait_for(f"{old} streaming from {new} again", lambda: streams(old), 180)
+
+
+def test_the_failover_reached_alertmanager_as_patroni_leader_changed() -> None:
+    # The new leader's timeline is the cluster's newest: the alert fires at the next evaluation after
+    # the scrape that saw it, and stays for the 15 minutes its comparison spans.
+    def active() -> list[dict]:
+        alerts = prometheus("/api/v2/alerts?filter=alertname%3D%22PatroniLeaderChanged%22", port=9093)
+        return [a for a in alerts if a["labels"].get("cluster") == "main" and a["status"]["state"] == "active"]
+
+    wait_for("PatroniLeaderChanged active in Alertmanager", active, 120)
 
 
 def test_after_the_failover_the_archive_and_backups_go_on_without_a_new_stanza(inventory: LabInventory) -> None:

@@ -102,9 +102,10 @@ def test_a_patroni_cluster_lets_its_members_reach_patroni_and_etcd():
     members = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
     patroni = {host: {**hostvars()[host], "groundwork_pg_ha": "patroni"} for host in ("pg1", "pg2", "pg3")}
     pg2 = view("pg2", hostvars(**patroni))
-    assert pg2["patroni_addresses"] == members
+    # The monitoring host (mon1) reads both REST API and etcd's metrics.
+    assert pg2["patroni_addresses"] == [*members, "10.0.0.6"]
     assert pg2["etcd_peer_addresses"] == members
-    assert pg2["etcd_client_addresses"] == members
+    assert pg2["etcd_client_addresses"] == [*members, "10.0.0.6"]
     assert view("backup1", hostvars(**patroni))["etcd_client_addresses"] == []
 
 

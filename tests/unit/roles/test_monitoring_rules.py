@@ -16,7 +16,7 @@ import jinja2
 import pytest
 import yaml
 from harness import ROOT
-from promql import PROMTOOL, RULES
+from promql import PATRONI_RULES, PROMTOOL, RULES
 
 MONITORING = ROOT / "roles/monitoring"
 
@@ -117,6 +117,32 @@ def metrics_timestamps(collected: str, success: str) -> list[dict[str, str]]:
     return [
         node("pgbackrest_metrics_collection_timestamp_seconds", BACKUP1, collected),
         node("pgbackrest_info_success", BACKUP1, success),
+    ]
+
+
+def patroni(metric: str, target: dict[str, str], values: str, /, **labels: str) -> dict[str, str]:
+    """A series Patroni's REST API gives for target."""
+    return series(metric, {"job": "patroni", **target, **labels}, values)
+
+
+def etcd(metric: str, target: dict[str, str], values: str, /, **labels: str) -> dict[str, str]:
+    """A series etcd gives for target (here, etcd on a member of the cluster)."""
+    return series(metric, {"job": "etcd", **target, **labels}, values)
+
+
+def unlocked(values: str) -> list[dict[str, str]]:
+    """Every member's view of the leader lock (1: nobody holds it)."""
+    return [patroni("patroni_cluster_unlocked", target, values) for target in (PG1, PG2, PG3)]
+
+
+def failsafe(values: str) -> list[dict[str, str]]:
+    return [patroni("patroni_failsafe_mode_is_active", target, values) for target in (PG1, PG2, PG3)]
+
+
+def timelines(pg1: str, pg2: str, pg3: str) -> list[dict[str, str]]:
+    """Each member's timeline (0 while its PostgreSQL does not run)."""
+    return [
+        patroni("patroni_postgres_timeline", target, values) for target, values in ((PG1, pg1), (PG2, pg2), (PG3, pg3))
     ]
 
 
@@ -322,12 +348,41 @@ CASES = [
         interval="5m",
     ),
     Case("Watchdog", "always", [], "1m", [{}]),
+    Case("ExporterDown", "Patroni silent: its own alert", [patroni("up", PG2, "0x40")], "5m"),
+    Case("PatroniDown", "answers", [patroni("up", PG2, "1x40")], "5m"),
+    Case("PatroniDown", "silent", [patroni("up", PG2, "0x40")], "5m", [fired("patroni", PG2)]),
+    # A failover: no lock for 40 s (ttl + loop_wait), then pg2 leads on timeline 3.
+    Case("PatroniClusterHasNoLeader", "an automatic failover", unlocked("0x20 1x3 0x40"), "10m"),
+    Case("PatroniClusterHasNoLeader", "paused, its leader dead", unlocked("0x20 1x40"), "10m", CLUSTER),
+    Case("PatroniLeaderChanged", "the same leader for an hour", timelines("2x240", "2x240", "2x240"), "55m"),
+    Case(
+        "PatroniLeaderChanged",
+        "pg2 promoted 10 minutes ago",
+        timelines("2x180 0x40", "2x180 3x60", "2x180 3x60"),
+        "55m",
+        [{"cluster": "main"}],
+    ),
+    # The alert lasts the 15 minutes its comparison spans, then resolves by itself.
+    Case(
+        "PatroniLeaderChanged",
+        "pg2 promoted 20 minutes ago",
+        timelines("2x180 3x100", "2x180 3x100", "2x180 3x100"),
+        "66m",
+    ),
+    Case("PatroniFailsafeActive", "etcd has its majority", failsafe("0x40"), "5m"),
+    Case("PatroniFailsafeActive", "etcd lost its majority", failsafe("0x4 1x40"), "5m", CLUSTER),
+    Case("EtcdMemberDown", "answers", [etcd("up", PG3, "1x40")], "5m"),
+    Case("EtcdMemberDown", "silent", [etcd("up", PG3, "1x4 0x40")], "5m", [fired("etcd", PG3)]),
+    Case("EtcdNoLeader", "has one", [etcd("etcd_server_has_leader", PG3, "1x40")], "5m"),
+    Case("EtcdNoLeader", "lost it", [etcd("etcd_server_has_leader", PG3, "1x4 0x40")], "5m", [fired("etcd", PG3)]),
 ]
 
 
 def rules_by_alert() -> dict[str, dict]:
-    pack = yaml.safe_load(RULES.read_text())
-    return {rule["alert"]: rule for group in pack["groups"] for rule in group["rules"] if "alert" in rule}
+    packs = [yaml.safe_load(rules.read_text()) for rules in (RULES, PATRONI_RULES)]
+    return {
+        rule["alert"]: rule for pack in packs for group in pack["groups"] for rule in group["rules"] if "alert" in rule
+    }
 
 
 LABEL_TEMPLATE = re.compile(r"\{\{ \$labels\.(\w+) \}\}")
@@ -353,7 +408,7 @@ def promtool_test(case: Case, rule: dict, thresholds: str) -> dict:
         labels = {**rule.get("labels", {}), **extra}
         expected.append({"exp_labels": labels, "exp_annotations": annotations(rule, labels)})
     return {
-        "rule_files": [thresholds, str(RULES)],
+        "rule_files": [thresholds, str(RULES), str(PATRONI_RULES)],
         "evaluation_interval": "15s",
         "tests": [
             {
