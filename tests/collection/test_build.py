@@ -126,8 +126,18 @@ def test_the_postgresql_role_documents_each_procedure_as_an_entry_point(installe
     assert doc.returncode == 0, tail(doc.stderr)
     # ansible-doc marks the names up (bold, or *name* without a terminal).
     shown = set(re.findall(r"ENTRY POINT: (?:\x1b\[1m|\*)?(\w+)", doc.stdout))
-    # The cluster procedures, and what the pgbackrest role uses: the one way settings are applied, the install.
-    assert shown == {"main", "add_replica", "switchover", "failover", "rejoin", "apply_settings", "install"}
+    # The cluster procedures (both modes), and what the pgbackrest role uses: the one way settings are
+    # applied, the install.
+    assert shown == {
+        "main",
+        "add_replica",
+        "switchover",
+        "failover",
+        "patroni_failover",
+        "rejoin",
+        "apply_settings",
+        "install",
+    }
 
 
 def test_installed_playbooks_resolve_by_name(installed):
