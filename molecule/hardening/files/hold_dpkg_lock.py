@@ -41,6 +41,10 @@ with open("/var/lib/dpkg/lock-frontend", "w") as lock:
             break
         time.sleep(1)
     if asked:
-        print(f"released dpkg's lock {time.time() - asked:.0f} s after apt first asked for it", flush=True)
+        print(
+            f"released dpkg's lock {time.time() - asked:.0f} s after apt first asked for it,"
+            f" {time.time() - held_from:.0f} s after taking it",
+            flush=True,
+        )
     else:
         print("released dpkg's lock: apt never asked for it", flush=True)
