@@ -31,7 +31,9 @@ def metrics_read_by(expression: str) -> set[str]:
     PromQL's words and numbers are taken out."""
     without_matchers = re.sub(r"\{[^}]*\}|\[[^\]]*\]|\"[^\"]*\"", " ", expression)
     without_groupings = re.sub(r"\b(by|on|without|ignoring|group_left|group_right)\s*\([^)]*\)", " ", without_matchers)
-    without_numbers = re.sub(r"\b\d+(\.\d+)?(e[+-]?\d+)?\b", " ", without_groupings)
+    # Durations outside a range selector too (`offset 15m`), then plain numbers.
+    without_durations = re.sub(r"\b(\d+(ms|s|m|h|d|w|y))+\b", " ", without_groupings)
+    without_numbers = re.sub(r"\b\d+(\.\d+)?(e[+-]?\d+)?\b", " ", without_durations)
     return set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", without_numbers)) - PROMQL_WORDS
 
 
