@@ -22,7 +22,7 @@ PROMTOOL = shutil.which("promtool") or str(ROOT / ".cache/tools/bin/promtool")
 PROMQL_WORDS = {
     "by", "on", "and", "or", "unless", "group_left", "group_right", "without", "ignoring", "bool", "offset",
     "count", "sum", "max", "min", "avg", "scalar", "vector", "time", "abs", "timestamp", "increase", "rate",
-    "predict_linear", "clamp_min", "clamp_max", "label_values",
+    "predict_linear", "clamp_min", "clamp_max", "label_values", "min_over_time", "max_over_time",
 }  # fmt: skip
 
 

@@ -369,6 +369,15 @@ CASES = [
         timelines("2x180 3x100", "2x180 3x100", "2x180 3x100"),
         "66m",
     ),
+    # Prometheus scraping Patroni only since 5 minutes before the promotion: no data 15 minutes back.
+    Case(
+        "PatroniLeaderChanged",
+        "pg2 promoted 5 minutes into the scrapes",
+        timelines("_x160 2x20 0x40", "_x160 2x20 3x40", "_x160 2x20 3x40"),
+        "48m",
+        [{"cluster": "main"}],
+    ),
+    Case("PatroniLeaderChanged", "the whole cluster down and back", timelines(*["2x100 0x20 2x60"] * 3), "40m"),
     Case("PatroniFailsafeActive", "etcd has its majority", failsafe("0x40"), "5m"),
     Case("PatroniFailsafeActive", "etcd lost its majority", failsafe("0x4 1x40"), "5m", CLUSTER),
     Case("EtcdMemberDown", "answers", [etcd("up", PG3, "1x40")], "5m"),
