@@ -108,11 +108,16 @@ def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
 
 
 def archive_checked_and_backed_up(after: str) -> str:
-    """pgBackRest goes on after a drill without a new stanza: `pgbackrest check` passes on whoever leads
+    """Every member follows the leader after a drill, and pgBackRest goes on without a new stanza:
+    `pgbackrest check` passes on whoever leads
     now (a WAL segment switched, archived and found in the repository), and an incremental backup runs
     from the repository host, which finds the primary, and a standby to copy from, by asking them
     (backup-standby). The figure for the drill's summary."""
     leader = current_leader()
+    # Every member back as a replica on the leader's timeline first: the backup copies from a standby.
+    for member in MEMBERS:
+        if member != leader:
+            wait_until_replica_streams(member)
     on(leader, "pgbackrest", f"--stanza={STANZA}", "check", user="postgres")
     started = time.monotonic()
     said = on(
