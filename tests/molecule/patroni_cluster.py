@@ -19,7 +19,9 @@ from harness import ROOT, inside, on, wait_for
 SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
 CONFIG = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
 ADDRESS = {platform["name"]: platform["ip"] for platform in CONFIG["platforms"]}
-MEMBERS = tuple(sorted(ADDRESS))
+MEMBERS = tuple(sorted(p["name"] for p in CONFIG["platforms"] if "postgresql" in p["groups"]))
+REPOSITORY = next(p["name"] for p in CONFIG["platforms"] if "backup_repository" in p["groups"])
+STANZA = "main"  # groundwork_pg_cluster's default
 APP_PASSWORD = CONFIG["provisioner"]["inventory"]["group_vars"]["postgresql"]["postgresql_users"][0]["password"]
 CA_FILE = CONFIG["provisioner"]["inventory"]["group_vars"]["all"]["groundwork_tls_ca_dir"] + "/ca.crt"
 REST_PORT = 8008
@@ -103,6 +105,34 @@ def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
         time.sleep(2)
     journals = "\n".join(f"{member}'s Patroni:\n{patroni_journal(member)}" for member in MEMBERS)
     raise AssertionError(f"{host} did not rejoin as a replica within {timeout:.0f} s: {cluster()}\n{journals}")
+
+
+def archive_checked_and_backed_up(after: str) -> str:
+    """Every member follows the leader after a drill, and pgBackRest goes on without a new stanza:
+    `pgbackrest check` passes on whoever leads
+    now (a WAL segment switched, archived and found in the repository), and an incremental backup runs
+    from the repository host, which finds the primary, and a standby to copy from, by asking them
+    (backup-standby). The figure for the drill's summary."""
+    leader = current_leader()
+    # Every member back as a replica on the leader's timeline first: the backup copies from a standby.
+    for member in MEMBERS:
+        if member != leader:
+            wait_until_replica_streams(member)
+    on(leader, "pgbackrest", f"--stanza={STANZA}", "check", user="postgres")
+    started = time.monotonic()
+    said = on(
+        REPOSITORY, "pgbackrest", f"--stanza={STANZA}", "--type=incr", "--log-level-console=info", "backup",
+        user="pgbackrest",
+    )  # fmt: skip
+    took = time.monotonic() - started
+    # pgBackRest says so when it copied the files from a standby (backup-standby, two to choose from).
+    assert "replay on the standby reached" in said, said
+    newest = json.loads(on(REPOSITORY, "pgbackrest", f"--stanza={STANZA}", "--output=json", "info", user="pgbackrest"))
+    label = newest[0]["backup"][-1]["label"]
+    return (
+        f"patroni: after {after}: pgbackrest check passed on {leader}; "
+        f"incremental backup {label} from a standby in {took:.1f} s"
+    )
 
 
 def patroni_journal(host: str, lines: int = 60) -> str:

@@ -303,6 +303,7 @@ def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses
     started = run(["podman", "start", old], env=project_env())
     assert started.returncode == 0, started.stderr
     patroni_cluster.wait_until_replica_streams(old)
+    figures.append(patroni_cluster.archive_checked_and_backed_up("the kill"))
 
 
 # A planned switchover through the collection's entry point (pg_switchover.yml), which asks Patroni:
@@ -348,6 +349,7 @@ def test_pg_switchover_through_patroni_refuses_a_standby_that_is_not_synchronous
     pause = writer.longest_gap()
     assert pause < SWITCHOVER_BOUND, f"writes paused {pause:.1f} s in a switchover"
     patroni_cluster.wait_until_replica_streams(old)
+    figures.append(patroni_cluster.archive_checked_and_backed_up("the switchover"))
 
 
 # Patroni demotes a leader that cannot renew its lock (after loop_wait + retry_timeout, 10 + 10 s)
@@ -396,6 +398,9 @@ def test_a_primary_cut_off_from_the_others_stops_taking_writes_before_another_is
     )
     assert last < DEMOTION_BOUND, f"{old} still took writes {last:.1f} s after it was cut off"
     patroni_cluster.wait_until_replica_streams(old)
+    # The cut-off primary still reached the repository host the whole time, as a host whose link to
+    # its peers failed may: whatever it archived before it stepped down must not break the archive.
+    figures.append(patroni_cluster.archive_checked_and_backed_up("the cut-off"))
 
 
 @PATRONI
@@ -428,6 +433,7 @@ def test_etcd_losing_one_member_changes_nothing_and_losing_two_keeps_the_primary
     assert one_down < 5, f"writes paused {one_down:.1f} s with one etcd member down"
     assert {sample for sample in sampler.samples if sample} == {(leader,)}, "the primary changed or vanished"
     assert patroni_cluster.leader() == leader
+    figures.append(patroni_cluster.archive_checked_and_backed_up("the etcd outage"))
 
 
 # A manual failover through the collection's entry point (pg_failover.yml), where Patroni does not
@@ -478,12 +484,17 @@ def test_pg_failover_promotes_the_synchronous_standby_of_a_paused_cluster_whose_
     assert f"Failover done: {synchronous} leads cluster main" in said(out), tail(out)
     assert "the cluster is paused: patronictl resume" in said(out), tail(out)
     present = patroni_cluster.drill_rows(synchronous)
+    # A replica that replayed WAL the new leader never had is stopped by the entry point, for Patroni
+    # to rewind it on resume (Patroni 3.0 itself would leave it waiting for WAL forever): it happens
+    # when the dead leader's last WAL reached it (streamed or archived) and not the synchronous standby.
+    stopped = " (a member left on the old timeline was stopped for a rewind)" if "had not followed" in said(out) else ""
     figures.append(
         f"{summary(writer, sampler, present, f'patroni: pg_failover of a paused cluster to {synchronous}')}"
-        f"; playbook {took:.1f} s"
+        f"; playbook {took:.1f} s{stopped}"
     )
     # Resumed, the old leader's Patroni starts it as a replica of the new one (pg_rewind).
     patroni_cluster.wait_until_replica_streams(old)
+    figures.append(patroni_cluster.archive_checked_and_backed_up("the manual failover"))
 
 
 @PATRONI

@@ -1,5 +1,6 @@
 """Patroni on the three members: one leader, two replicas streaming over TLS, Debian's unit out of the
-way, the role's settings in force, and the REST API changing nothing for a client without a certificate."""
+way, the role's settings in force, the REST API changing nothing for a client without a certificate,
+and WAL archived to the repository host from the first run."""
 
 import json
 
@@ -9,6 +10,7 @@ import testinfra
 MEMBERS = ("gw-ha1", "gw-ha2", "gw-ha3")
 HOSTS = {name: testinfra.get_host(f"podman://{name}") for name in MEMBERS}
 CONFIG = "/etc/patroni/15-main.yml"
+REPOSITORY = testinfra.get_host("podman://gw-ha-repo")
 
 
 def psql(name, query):
@@ -68,3 +70,11 @@ def test_the_rest_api_changes_nothing_without_a_client_certificate():
         address,
     )
     assert refused.stdout.strip() == "403", refused.stdout + refused.stderr
+
+
+def test_the_repository_holds_the_first_full_backup_and_the_leaders_archive_check_passes():
+    info = json.loads(REPOSITORY.check_output("runuser -u pgbackrest -- pgbackrest --stanza=main --output=json info"))
+    assert info[0]["status"]["code"] == 0, info[0]["status"]
+    assert info[0]["backup"][0]["type"] == "full"
+    check = HOSTS[leader()].run("runuser -u postgres -- pgbackrest --stanza=main check")
+    assert check.rc == 0, check.stderr
