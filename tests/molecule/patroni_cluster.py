@@ -109,10 +109,9 @@ def wait_until_replica_streams(host: str, timeout: float = 180) -> dict:
 
 def archive_checked_and_backed_up(after: str) -> str:
     """Every member follows the leader after a drill, and pgBackRest goes on without a new stanza:
-    `pgbackrest check` passes on whoever leads
-    now (a WAL segment switched, archived and found in the repository), and an incremental backup runs
-    from the repository host, which finds the primary, and a standby to copy from, by asking them
-    (backup-standby). The figure for the drill's summary."""
+    `pgbackrest check` passes on whoever leads now (a WAL segment switched, archived and found in the
+    repository), and an incremental backup runs from the repository host, which finds the primary, and
+    a standby to copy from, by asking them (backup-standby). The figure for the drill's summary."""
     leader = current_leader()
     # Every member back as a replica on the leader's timeline first: the backup copies from a standby.
     for member in MEMBERS:
