@@ -377,6 +377,15 @@ CASES = [
         "48m",
         [{"cluster": "main"}],
     ),
+    # Scraping began 15 s into a minute and pg2 was promoted 30 s later (a new monitoring host, or a
+    # Prometheus restarted): no minute-aligned step saw timeline 2, only a step of the scrapes' pace does.
+    Case(
+        "PatroniLeaderChanged",
+        "pg2 promoted within the first minute of the scrapes",
+        timelines("_x161 2x2 0x40", "_x161 2x2 3x40", "_x161 2x2 3x40"),
+        "45m",
+        [{"cluster": "main"}],
+    ),
     Case("PatroniLeaderChanged", "the whole cluster down and back", timelines(*["2x100 0x20 2x60"] * 3), "40m"),
     Case("PatroniFailsafeActive", "etcd has its majority", failsafe("0x40"), "5m"),
     Case("PatroniFailsafeActive", "etcd lost its majority", failsafe("0x4 1x40"), "5m", CLUSTER),
