@@ -81,6 +81,40 @@ def current_leader() -> str:
     return found
 
 
+def member_conninfo(host: str) -> str:
+    """The app database on one member, whichever its role."""
+    return app_conninfo([host]).replace("target_session_attrs=read-write", "target_session_attrs=any")
+
+
+def wait_until_replayed_past_the_leader(host: str, leader: str, timeout: float = 60) -> None:
+    """Wait until a replica has replayed all the leader has written so far.
+
+    Streaming is not following: a replica that replayed WAL the leader never had may receive the
+    leader's timeline and never replay it. A promotion writes WAL, so the leader's position after one
+    lies beyond every fork."""
+    with psycopg.connect(member_conninfo(leader), autocommit=True) as connection:
+        position = connection.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+
+    def replayed() -> bool:
+        with psycopg.connect(member_conninfo(host), autocommit=True) as connection:
+            return connection.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (position,)).fetchone()[0]
+
+    deadline = time.monotonic() + timeout
+    while not replayed():
+        if time.monotonic() > deadline:
+            with psycopg.connect(member_conninfo(host), autocommit=True) as connection:
+                state = connection.execute(
+                    "SELECT pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn(), "
+                    "(SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint())"
+                ).fetchone()
+            raise AssertionError(
+                f"{host} has not replayed up to {leader}'s {position} within {timeout:.0f} s "
+                f"(received, replayed, received timeline, checkpoint timeline: {state}): {cluster()}\n"
+                f"{host}'s Patroni:\n{patroni_journal(host)}\n{host}'s server log:\n{server_log(host)}"
+            )
+        time.sleep(2)
+
+
 def drill_rows(host: str) -> set[int]:
     """The drill table's rows on a member."""
     with psycopg.connect(app_conninfo([host])) as connection:
@@ -117,6 +151,7 @@ def archive_checked_and_backed_up(after: str) -> str:
     for member in MEMBERS:
         if member != leader:
             wait_until_replica_streams(member)
+            wait_until_replayed_past_the_leader(member, leader)
     on(leader, "pgbackrest", f"--stanza={STANZA}", "check", user="postgres")
     started = time.monotonic()
     said = on(
@@ -137,6 +172,12 @@ def archive_checked_and_backed_up(after: str) -> str:
 def patroni_journal(host: str, lines: int = 60) -> str:
     """The end of a member's Patroni journal, for a failure's message."""
     return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
+
+
+def server_log(host: str, lines: int = 40) -> str:
+    """The end of a member's newest PostgreSQL log, for a failure's message."""
+    newest = "ls -t /var/log/postgresql/*/postgresql-*.log | head -1"
+    return inside(host, "sh", "-c", f"tail -n {lines} $({newest})").stdout
 
 
 def wait_until_roles(wanted: set[str], timeout: float = 60) -> dict[str, str]:

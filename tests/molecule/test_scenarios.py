@@ -487,7 +487,8 @@ def test_pg_failover_promotes_the_synchronous_standby_of_a_paused_cluster_whose_
     # A replica that replayed WAL the new leader never had is stopped by the entry point, for Patroni
     # to rewind it on resume (Patroni 3.0 itself would leave it waiting for WAL forever): it happens
     # when the dead leader's last WAL reached it (streamed or archived) and not the synchronous standby.
-    stopped = " (a member left on the old timeline was stopped for a rewind)" if "had not followed" in said(out) else ""
+    stuck = " (a replica stuck short of the new leader was stopped for a rewind)"
+    stopped = stuck if "had not replayed up to the new leader" in said(out) else ""
     figures.append(
         f"{summary(writer, sampler, present, f'patroni: pg_failover of a paused cluster to {synchronous}')}"
         f"; playbook {took:.1f} s{stopped}"
