@@ -27,8 +27,20 @@ class ScenarioInventory:
         for group, variables in provisioner["group_vars"].items():
             if group != "all":
                 groups[group]["vars"] = variables
-        inventory = {"all": {"vars": provisioner["group_vars"].get("all", {}), "children": groups}}
-        self.path.write_text(yaml.safe_dump(inventory))
+        self.host_vars = provisioner["host_vars"]
+        self.inventory = {"all": {"vars": provisioner["group_vars"].get("all", {}), "children": groups}}
+        self.path.write_text(yaml.safe_dump(self.inventory))
+
+    def put(self, host: str, *groups: str) -> None:
+        """Put a scenario's host in more groups (made if new), as an operator edits the inventory."""
+        children = self.inventory["all"]["children"]
+        for group in groups:
+            children.setdefault(group, {"hosts": {}})["hosts"][host] = self.host_vars[host]
+        self.path.write_text(yaml.safe_dump(self.inventory))
+
+    def set_group_vars(self, group: str, **variables: object) -> None:
+        self.inventory["all"]["children"][group].setdefault("vars", {}).update(variables)
+        self.path.write_text(yaml.safe_dump(self.inventory))
 
     def playbook(self, name: str, *args: str) -> tuple[int, str]:
         result = run(["ansible-playbook", "-i", str(self.path), f"groundwork.infra.{name}", *args], timeout=1200)

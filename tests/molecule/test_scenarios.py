@@ -519,3 +519,53 @@ def test_a_cluster_wide_setting_changed_in_etcd_by_hand_is_put_back_by_postgresq
     assert warnings_in(out) == []
     assert "Cluster main: the settings in etcd change by {ttl: 30}" in said(out), tail(out)
     patroni_cluster.wait_until_config_holds(leader, "ttl", 30)
+
+
+# The spare host of molecule/patroni, made a fourth member last: the drills above run on three.
+SPARE = "gw-ha4"
+
+
+@PATRONI
+def test_pg_add_replica_keeps_etcd_on_three_hosts_and_patroni_clones_a_fourth_member_under_writes(
+    converged: str, figures: Figures, tmp_path: Path
+) -> None:
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "patroni" / "molecule.yml")
+    inventory.put(SPARE, "postgresql", "postgresql_replica")
+    # etcd runs on the members by default: a fourth would make its majority three of four.
+    rc, out = inventory.playbook("pg_add_replica", "-e", f"pg_add_replica_host={SPARE}")
+    assert rc != 0
+    assert "Patroni's etcd runs on its members (gw-ha1, gw-ha2, gw-ha3, gw-ha4); it needs an odd number" in said(out), (
+        tail(out)
+    )
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    for member in patroni_cluster.MEMBERS:
+        inventory.put(member, "patroni_dcs")
+    inventory.set_group_vars("postgresql", groundwork_pg_dcs_group="patroni_dcs")
+    writer, sampler = counted_writes_on_patroni()
+    started = time.monotonic()
+    try:
+        rc, out = inventory.playbook("pg_add_replica", "-e", f"pg_add_replica_host={SPARE}")
+        took = time.monotonic() - started
+    finally:
+        writer.stop()
+        sampler.stop()
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    leader = patroni_cluster.current_leader()
+    present = patroni_cluster.drill_rows(leader)
+    figures.append(f"{summary(writer, sampler, present, f'patroni: pg_add_replica {SPARE}')}; playbook {took:.0f} s")
+    # The members reload pg_hba.conf and HAProxy; nothing of that stops a client.
+    assert writer.longest_gap() < 3, f"writes paused {writer.longest_gap():.1f} s while a member was added"
+
+    # A member Patroni runs, on the leader's timeline, holding all the leader wrote.
+    patroni_cluster.wait_until_replica_streams(SPARE, timeout=60)
+    patroni_cluster.wait_until_replayed_past_the_leader(SPARE, leader)
+    assert inside(SPARE, "systemctl", "is-enabled", "postgresql@15-main").stdout.strip() == "masked"
+    # Its HAProxy leads clients to the leader; its pgBackRest reaches the repository (archive-get, as a standby).
+    endpoint = patroni_cluster.endpoint_conninfo().replace(
+        ",".join(patroni_cluster.ADDRESS[h] for h in patroni_cluster.MEMBERS), patroni_cluster.ADDRESS[SPARE]
+    )
+    with psycopg.connect(endpoint, autocommit=True) as client:
+        assert client.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
+    on(SPARE, "pgbackrest", f"--stanza={patroni_cluster.STANZA}", "check", user="postgres")
