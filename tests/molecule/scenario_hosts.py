@@ -28,7 +28,14 @@ class ScenarioInventory:
             if group != "all":
                 groups[group]["vars"] = variables
         self.host_vars = provisioner["host_vars"]
-        self.inventory = {"all": {"vars": provisioner["group_vars"].get("all", {}), "children": groups}}
+        variables = dict(provisioner["group_vars"].get("all", {}))
+        # Molecule's ansible.cfg settings the hosts rely on, as inventory variables (this inventory runs
+        # under the project's ansible.cfg): without remote_tmp, a first module run on a host Molecule
+        # never converged makes root's ~/.ansible/tmp and warns that it did.
+        remote_tmp = config["provisioner"].get("config_options", {}).get("defaults", {}).get("remote_tmp")
+        if remote_tmp:
+            variables["ansible_remote_tmp"] = remote_tmp
+        self.inventory = {"all": {"vars": variables, "children": groups}}
         self.path.write_text(yaml.safe_dump(self.inventory))
 
     def put(self, host: str, *groups: str) -> None:
