@@ -3,11 +3,11 @@
 The operator's steps on a hardened cluster: the firewall first (hardening.yml --tags
 hardening_firewall), so that the members reach Patroni's REST API and etcd, then postgresql.yml, which
 starts etcd on the members and Patroni on the same data, the primary first, then HAProxy on the
-members. (A second run changing nothing under Patroni is molecule/patroni's idempotence step.) Last of
+members and keepalived holding a floating address on the leader. (A second run changing nothing under Patroni is molecule/patroni's idempotence step.) Last of
 the lab's modules: the cluster stays under Patroni (tests/conftest.py's LAB_MODULES).
 
 Then what only the lab has, a repository host: the leader's container is killed under the counted
-writer, the old leader rejoins by itself, and the archive and the backups go on without a new stanza;
+writer (through the floating address, which follows the new leader), the old leader rejoins by itself, and the archive and the backups go on without a new stanza;
 a member Patroni rebuilds is restored from the repository rather than copied from the leader.
 """
 
@@ -28,8 +28,38 @@ from promql import PATRONI_RULES, rule_pack_metrics
 
 pytestmark = pytest.mark.in_sequence
 
-# Synchronous (one standby): a killed leader then loses no acknowledged commit, which the drill counts.
-PATRONI = ["-e", json.dumps({"groundwork_pg_ha": "patroni", "postgresql_synchronous_quorum": 1})]
+
+def floating_address() -> str:
+    """A free address of the lab's network for the cluster's floating address: podman hands out the lowest."""
+    return lab.address("pg1").rsplit(".", 1)[0] + ".250"
+
+
+def patroni() -> list[str]:
+    """The conversion's settings, given to every playbook run from the firewall step on. Synchronous (one
+    standby): a killed leader then loses no acknowledged commit, which the drill counts. A floating address:
+    keepalived holds it on the leader, the firewall lets the members' VRRP in."""
+    settings = {
+        "groundwork_pg_ha": "patroni",
+        "postgresql_synchronous_quorum": 1,
+        "groundwork_pg_vip_address": floating_address(),
+    }
+    return ["-e", json.dumps(settings)]
+
+
+def through_the_floating_address() -> str:
+    """The app database through HAProxy's read-write port at the floating address."""
+    return (
+        f"host={floating_address()} port=5000 dbname=app user=app password={lab.APP_PASSWORD} "
+        "sslmode=require connect_timeout=2"
+    )
+
+
+def floating_address_holders() -> list[str]:
+    """The members whose interface holds the floating address now."""
+    held = f" {floating_address()}/"
+    return [host for host in lab.MEMBERS if held in inside(lab.PREFIX + host, "ip", "-4", "-o", "a").stdout]
+
+
 PATRONI_CONFIG = f"/etc/patroni/{lab.PG_VERSION}-main.yml"
 # Patroni's timings (the role's defaults): the dead leader's lock expires after ttl (30 s), a replica
 # notices within loop_wait (10 s) and promotes; a margin for a loaded machine.
@@ -72,9 +102,9 @@ def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInv
         connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
     writer, sampler = writes_and_samples()
     try:
-        rc, out = inventory.playbook("hardening", "--tags", "hardening_firewall", *PATRONI)
+        rc, out = inventory.playbook("hardening", "--tags", "hardening_firewall", *patroni())
         assert rc == 0, tail(out)
-        rc, out = inventory.playbook("postgresql", *lab.PAUSED, *PATRONI)
+        rc, out = inventory.playbook("postgresql", *lab.PAUSED, *patroni())
         assert rc == 0, tail(out)
     finally:
         stop_all(writer, sampler)
@@ -100,12 +130,23 @@ def test_clients_reach_the_leader_and_the_replicas_through_haproxy_past_the_fire
             assert served == (recovery,), (entry, port, served)
 
 
+def test_the_floating_address_is_on_the_leader_alone_and_the_firewall_lets_the_members_vrrp_in() -> None:
+    wait_for("the floating address on the leader alone", lambda: floating_address_holders() == [leader()], 30)
+    with psycopg.connect(through_the_floating_address()) as connection:
+        assert connection.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+    members = ", ".join(sorted(lab.address(host) for host in lab.MEMBERS))
+    for host in lab.MEMBERS:
+        ruleset = inside(lab.PREFIX + host, "nft", "list", "table", "inet", "groundwork").stdout
+        vrrp = next((line for line in ruleset.splitlines() if "VRRP" in line), "")
+        assert f"saddr {{ {members} }} accept" in vrrp, (host, ruleset)
+
+
 def test_prometheus_reads_patroni_and_etcd_on_every_member_and_the_patroni_pack_reads_only_what_they_give(
     inventory: LabInventory, figures: Figures
 ) -> None:
     # The monitoring host's targets follow the inventory: its configuration step again, under Patroni. The
     # firewall step before the conversion already let mon1 reach Patroni's and etcd's ports.
-    rc, out = inventory.playbook("monitoring", "--tags", "monitoring_config", *PATRONI)
+    rc, out = inventory.playbook("monitoring", "--tags", "monitoring_config", *patroni())
     assert rc == 0, tail(out)
     assert warnings_in(out) == []
 
@@ -134,12 +175,13 @@ def test_killing_the_leaders_container_fails_over_losing_nothing_and_it_rejoins_
     old = leader()
     assert old, members()
     others = tuple(host for host in lab.MEMBERS if host != old)
-    writer, sampler = writes_and_samples(endpoint_conninfo())
+    # Clients write through the floating address, which keepalived moves to the new leader.
+    writer, sampler = writes_and_samples(through_the_floating_address())
     killed_at = time.monotonic()
     try:
         lab.container("kill", old)
         wait_for(
-            "a write through HAProxy after the kill",
+            "a write through the floating address after the kill",
             lambda: writer.commit_times and writer.commit_times[-1] > killed_at + 1,
             FAILOVER_BOUND + 30,
             interval=1,
@@ -149,6 +191,7 @@ def test_killing_the_leaders_container_fails_over_losing_nothing_and_it_rejoins_
         stop_all(writer, sampler)
     new = leader(others)
     assert new in others, members(others)
+    wait_for(f"the floating address on {new} alone", lambda: floating_address_holders() == [new], 30)
     what = f"patroni lab: {old}'s container killed, {new} took over"
     figures.append(summary(writer, sampler, rows_on(app_conninfo([new])), what))
     assert writer.longest_gap() < FAILOVER_BOUND, f"writes paused {writer.longest_gap():.1f} s"
@@ -174,7 +217,7 @@ def test_after_the_failover_the_archive_and_backups_go_on_without_a_new_stanza(i
     new = leader()
     check = inside(lab.PREFIX + new, "runuser", "-u", "postgres", "--", "pgbackrest", "--stanza=main", "check")
     assert check.returncode == 0, check.stdout + check.stderr
-    rc, out = inventory.playbook("backup_now", *PATRONI, "-e", "pgbackrest_backup_type=incr")
+    rc, out = inventory.playbook("backup_now", *patroni(), "-e", "pgbackrest_backup_type=incr")
     assert rc == 0, tail(out)
     assert "main: took " in said(out), tail(out)
     assert lab.repository_info()["status"]["code"] == 0, lab.repository_info()["status"]

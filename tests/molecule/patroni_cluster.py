@@ -36,18 +36,32 @@ def app_conninfo(hosts: list[str] | tuple[str, ...]) -> str:
 
 
 READ_WRITE_PORT = 5000  # HAProxy on every member (groundwork_pg_rw_port)
+# keepalived holds it on the leader (groundwork_pg_vip_address).
+FLOATING_ADDRESS = CONFIG["provisioner"]["inventory"]["group_vars"]["postgresql"]["groundwork_pg_vip_address"]
 
 
-def endpoint_conninfo() -> str:
-    """The app database through the read-write port of the members' HAProxy: HAProxy finds the leader.
-
-    No target_session_attrs: libpq takes the first HAProxy that answers, and where it leads is
-    HAProxy's doing. Every member's HAProxy is listed, as a client without a floating address must.
-    """
+def endpoint_conninfo(host: str | None = None) -> str:
+    """The app database through HAProxy's read-write port at the cluster's floating address, or at one member's
+    address: HAProxy finds the leader. No target_session_attrs: where it leads is HAProxy's doing."""
+    address = ADDRESS[host] if host else FLOATING_ADDRESS
     return (
-        f"host={','.join(ADDRESS[h] for h in MEMBERS)} port={READ_WRITE_PORT} dbname=app user=app "
-        f"password={APP_PASSWORD} sslmode=require connect_timeout=2"
+        f"host={address} port={READ_WRITE_PORT} dbname=app user=app password={APP_PASSWORD} "
+        "sslmode=require connect_timeout=2"
     )
+
+
+def floating_address_holders() -> list[str]:
+    """The members whose network interface holds the floating address now."""
+    return [
+        host
+        for host in ADDRESS
+        if host != REPOSITORY and f" {FLOATING_ADDRESS}/" in inside(host, "ip", "-4", "-o", "addr", "show").stdout
+    ]
+
+
+def wait_until_the_floating_address_is_on(leader: str, timeout: float = 30) -> None:
+    """keepalived moves the address within a few checks of the local Patroni (haproxy_vip_check_interval)."""
+    wait_for(f"the floating address on {leader} alone", lambda: floating_address_holders() == [leader], timeout)
 
 
 def rest(host: str, path: str) -> dict | list | None:
@@ -210,8 +224,7 @@ def wait_until_config_holds(host: str, key: str, value: object, timeout: float =
 
 def cut_off(host: str) -> None:
     """Nothing `host` sends reaches the other members (blackhole routes in its network namespace, set
-    from this machine: the container has no NET_ADMIN); the controller still reaches it, as clients
-    on another network would."""
+    from this machine); the controller still reaches it, as clients on another network would."""
     for other in MEMBERS:
         if other != host:
             on(host, "ip", "route", "add", "blackhole", f"{ADDRESS[other]}/32")

@@ -266,7 +266,8 @@ def counted_writes_on_patroni() -> tuple[Writer, PrimarySampler]:
     with psycopg.connect(patroni_cluster.app_conninfo(patroni_cluster.MEMBERS), autocommit=True) as connection:
         connection.execute("CREATE TABLE IF NOT EXISTS drill (id integer PRIMARY KEY)")
         connection.execute("TRUNCATE drill")
-    writer = Writer(patroni_cluster.endpoint_conninfo())  # clients go through HAProxy's read-write port
+    # Clients go through HAProxy's read-write port at the floating address keepalived holds on the leader.
+    writer = Writer(patroni_cluster.endpoint_conninfo())
     sampler = PrimarySampler({host: patroni_cluster.app_conninfo([host]) for host in patroni_cluster.MEMBERS})
     writer.start()
     sampler.start()
@@ -302,6 +303,7 @@ def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses
     # The old primary's host comes back: it rejoins by itself, rewound onto the new leader's history.
     started = run(["podman", "start", old], env=project_env())
     assert started.returncode == 0, started.stderr
+    patroni_cluster.wait_until_the_floating_address_is_on(new)
     patroni_cluster.wait_until_replica_streams(old)
     figures.append(patroni_cluster.archive_checked_and_backed_up("the kill"))
 
@@ -348,6 +350,7 @@ def test_pg_switchover_through_patroni_refuses_a_standby_that_is_not_synchronous
     figures.append(f"{summary(writer, sampler, present, what)}; playbook {took:.1f} s")
     pause = writer.longest_gap()
     assert pause < SWITCHOVER_BOUND, f"writes paused {pause:.1f} s in a switchover"
+    patroni_cluster.wait_until_the_floating_address_is_on(synchronous)
     patroni_cluster.wait_until_replica_streams(old)
     figures.append(patroni_cluster.archive_checked_and_backed_up("the switchover"))
 
@@ -397,6 +400,7 @@ def test_a_primary_cut_off_from_the_others_stops_taking_writes_before_another_is
         f"patroni: the cut-off primary took its last write {last:.1f} s after the cut (bound {DEMOTION_BOUND} s)"
     )
     assert last < DEMOTION_BOUND, f"{old} still took writes {last:.1f} s after it was cut off"
+    patroni_cluster.wait_until_the_floating_address_is_on(new)
     patroni_cluster.wait_until_replica_streams(old)
     # The cut-off primary still reached the repository host the whole time, as a host whose link to
     # its peers failed may: whatever it archived before it stepped down must not break the archive.
@@ -494,6 +498,7 @@ def test_pg_failover_promotes_the_synchronous_standby_of_a_paused_cluster_whose_
         f"; playbook {took:.1f} s{stopped}"
     )
     # Resumed, the old leader's Patroni starts it as a replica of the new one (pg_rewind).
+    patroni_cluster.wait_until_the_floating_address_is_on(synchronous)
     patroni_cluster.wait_until_replica_streams(old)
     figures.append(patroni_cluster.archive_checked_and_backed_up("the manual failover"))
 
@@ -562,10 +567,8 @@ def test_pg_add_replica_keeps_etcd_on_three_hosts_and_patroni_clones_a_fourth_me
     patroni_cluster.wait_until_replica_streams(SPARE, timeout=60)
     patroni_cluster.wait_until_replayed_past_the_leader(SPARE, leader)
     assert inside(SPARE, "systemctl", "is-enabled", "postgresql@15-main").stdout.strip() == "masked"
+    patroni_cluster.wait_until_the_floating_address_is_on(leader)  # its keepalived too leaves it to the leader
     # Its HAProxy leads clients to the leader; its pgBackRest reaches the repository (archive-get, as a standby).
-    endpoint = patroni_cluster.endpoint_conninfo().replace(
-        ",".join(patroni_cluster.ADDRESS[h] for h in patroni_cluster.MEMBERS), patroni_cluster.ADDRESS[SPARE]
-    )
-    with psycopg.connect(endpoint, autocommit=True) as client:
+    with psycopg.connect(patroni_cluster.endpoint_conninfo(SPARE), autocommit=True) as client:
         assert client.execute("SELECT pg_is_in_recovery()").fetchone()[0] is False
     on(SPARE, "pgbackrest", f"--stanza={patroni_cluster.STANZA}", "check", user="postgres")

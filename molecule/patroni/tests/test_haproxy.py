@@ -83,3 +83,15 @@ def test_the_checks_leave_patronis_journal_quiet(member):
     # its answer logs a traceback each time (a GET's body); OPTIONS is answered by the status line alone.
     journal = HOSTS[member].check_output("journalctl -u 'patroni@*' --since -30s --no-pager")
     assert "Traceback" not in journal, journal[-3000:]
+
+
+FLOATING_ADDRESS = POSTGRESQL["groundwork_pg_vip_address"]
+
+
+def test_the_floating_address_is_on_the_leader_alone_and_leads_to_it():
+    holders = [name for name, host in HOSTS.items() if f" {FLOATING_ADDRESS}/" in host.check_output("ip -4 -o a")]
+    assert holders == [leader()]
+    settings = {"host": FLOATING_ADDRESS, "port": RW, "dbname": "app", "user": "app", "password": APP_PASSWORD}
+    with psycopg.connect(**settings, sslmode="require", connect_timeout=5) as connection:
+        address, recovery = connection.execute("SELECT host(inet_server_addr()), pg_is_in_recovery()").fetchone()
+    assert (address, recovery) == (ADDRESS[leader()], False)
