@@ -15,6 +15,7 @@ the repository rather than copied from the leader.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -31,8 +32,10 @@ from promql import PATRONI_RULES, rule_pack_metrics
 pytestmark = pytest.mark.in_sequence
 
 
+@functools.cache
 def floating_address() -> str:
-    """A free address of the lab's network for the cluster's floating address: podman hands out the lowest."""
+    """A free address of the lab's network for the cluster's floating address: podman hands out the lowest.
+    Read once, while every member runs: a killed container has no address to read the network from."""
     return lab.address("pg1").rsplit(".", 1)[0] + ".250"
 
 
