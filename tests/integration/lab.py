@@ -33,7 +33,7 @@ WAL_SEGMENT = 16 * 1024 * 1024
 # The members' PostgreSQL: Debian 12's version, in Debian's cluster "main".
 PG_VERSION, PG_UNIT = "15", "postgresql@15-main"
 # Real timers, far in the future: no scheduled backup may start in the middle of the suite's checks
-# and drills. Every site.yml and backup.yml run on the suite's lab passes them, as an operator
+# and drills. Every site.yml, backup.yml and pg_add_replica.yml run on the suite's lab passes them, as an operator
 # pausing schedules for maintenance would.
 FAR_SCHEDULES = {"full": "2099-01-04 01:00:00", "diff": "2099-01-05 01:00:00", "incr": "2099-01-05 02:30:00"}
 PAUSED = ["-e", json.dumps({"pgbackrest_schedules": FAR_SCHEDULES})]
