@@ -243,3 +243,8 @@ def wait_for(what: str, check, timeout: float, interval: float = 2.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:.0f} s")
         time.sleep(interval)
+
+
+def holds_address(container: str, address: str) -> bool:
+    """Whether a running container's interfaces hold an IPv4 address (a floating one, say); a stopped one holds none."""
+    return f" {address}/" in inside(container, "ip", "-4", "-o", "a").stdout

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from counted_writes import summary
 from drills import stop_all, writes_and_samples
-from harness import Figures, inside, said, tail, wait_for, warnings_in
+from harness import Figures, holds_address, inside, said, tail, wait_for, warnings_in
 from lab import LabInventory, app_conninfo, endpoint_conninfo, on, rows_on, sql
 from lab_prometheus import metric_names, prometheus, query
 from promql import PATRONI_RULES, rule_pack_metrics
@@ -61,8 +61,7 @@ def through_the_floating_address() -> str:
 
 def floating_address_holders() -> list[str]:
     """The members whose interface holds the floating address now."""
-    held = f" {floating_address()}/"
-    return [host for host in lab.MEMBERS if held in inside(lab.PREFIX + host, "ip", "-4", "-o", "a").stdout]
+    return [host for host in lab.MEMBERS if holds_address(lab.PREFIX + host, floating_address())]
 
 
 PATRONI_CONFIG = f"/etc/patroni/{lab.PG_VERSION}-main.yml"

@@ -14,7 +14,7 @@ import urllib.request
 
 import psycopg
 import yaml
-from harness import ROOT, inside, on, wait_for
+from harness import ROOT, holds_address, inside, on, wait_for
 
 SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
 CONFIG = yaml.safe_load(SCENARIO.read_text().replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)))
@@ -52,11 +52,7 @@ def endpoint_conninfo(host: str | None = None) -> str:
 
 def floating_address_holders() -> list[str]:
     """The members whose network interface holds the floating address now."""
-    return [
-        host
-        for host in ADDRESS
-        if host != REPOSITORY and f" {FLOATING_ADDRESS}/" in inside(host, "ip", "-4", "-o", "addr", "show").stdout
-    ]
+    return [host for host in ADDRESS if host != REPOSITORY and holds_address(host, FLOATING_ADDRESS)]
 
 
 def wait_until_the_floating_address_is_on(leader: str, timeout: float = 30) -> None:
