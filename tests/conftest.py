@@ -91,30 +91,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.section("figures measured in this run")
         for line in lines:
             terminalreporter.write_line(line)
-    # Where the suite's time went, one line per scope (a module, or a whole Molecule scenario with its
-    # drills): set-up, calls and tear-down added up, slowest first.
-    # Passed set-up and tear-down reports are kept under the outcome "" (a scenario's converge is a
-    # fixture's set-up), so every outcome is read.
-    # CPU seconds beside them (tests/cpu_use.py): on two busy cores they are what a scope costs.
-    totals: dict[str, list[float]] = {}
-    steps: list[tuple[float, pytest.TestReport]] = []
-    for reports in terminalreporter.stats.values():
-        for report in reports:
-            if isinstance(report, pytest.TestReport):
-                controller, hosts = cpu_of(report, "controller"), cpu_of(report, "hosts")
-                total = totals.setdefault(scope_of(report.nodeid), [0.0, 0.0, 0.0])
-                total[0] += report.duration
-                total[1] += controller
-                total[2] += hosts
-                steps.append((controller + hosts, report))
-    if totals:
-        terminalreporter.section("time per scope")
-        terminalreporter.write_line(f"{'wall':>8}  {'CPU: controller':>15}  {'hosts':>6}  scope")
-        for scope, (wall, controller, hosts) in sorted(totals.items(), key=lambda item: -item[1][0]):
-            terminalreporter.write_line(f"{wall:7.0f}s  {controller:14.0f}s  {hosts:5.0f}s  {scope}")
-        terminalreporter.section("most CPU (controller + hosts), 15 steps")
-        for spent, report in sorted(steps, key=lambda step: -step[0])[:15]:
-            terminalreporter.write_line(f"{spent:7.0f}s  {report.when:8}  {report.nodeid}")
+    time_per_scope(terminalreporter)
     # The machine's CPU beside the wall time: how much a third worker, or a cheaper scope, could gain.
     if START in config.stash:
         started, busy_before, idle_before = config.stash[START]
@@ -125,6 +102,54 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
             f"{wall:8.0f} s  wall; CPU {busy:.0f} s busy, {idle:.0f} s idle on {os.cpu_count()} cores "
             f"({100 * busy / max(busy + idle, 1):.0f} % busy)"
         )
+
+
+def time_per_scope(terminalreporter: pytest.TerminalReporter) -> None:
+    """Where the suite's time went, one line per scope (a module, or a whole Molecule scenario with its
+    drills): set-up, calls and tear-down added up, slowest first; the lab's modules each under it, and
+    each pytest-xdist worker's sum (how evenly the scopes were dealt).
+
+    Passed set-up and tear-down reports are kept under the outcome "" (a scenario's converge is a
+    fixture's set-up), so every outcome is read. CPU seconds beside them (tests/cpu_use.py): on two
+    busy cores they are what a scope costs.
+    """
+    totals: dict[str, list[float]] = {}
+    modules: dict[str, dict[str, list[float]]] = {}
+    workers: dict[str, float] = {}
+    steps: list[tuple[float, pytest.TestReport]] = []
+    for report in (r for reports in terminalreporter.stats.values() for r in reports):
+        if not isinstance(report, pytest.TestReport):
+            continue
+        controller, hosts = cpu_of(report, "controller"), cpu_of(report, "hosts")
+        scope, module = scope_of(report.nodeid), report.nodeid.split("::", 1)[0]
+        shares = [totals.setdefault(scope, [0.0, 0.0, 0.0])]
+        if scope != module and not scope.startswith("molecule:"):
+            shares.append(modules.setdefault(scope, {}).setdefault(module, [0.0, 0.0, 0.0]))
+        for share in shares:
+            share[0] += report.duration
+            share[1] += controller
+            share[2] += hosts
+        steps.append((controller + hosts, report))
+        worker = getattr(getattr(report, "node", None), "gateway", None)  # set on the reports xdist relays
+        if worker is not None:
+            workers[worker.id] = workers.get(worker.id, 0.0) + report.duration
+    if not totals:
+        return
+
+    def line(name: str, wall: float, controller: float, hosts: float) -> None:
+        terminalreporter.write_line(f"{wall:7.0f}s  {controller:14.0f}s  {hosts:5.0f}s  {name}")
+
+    terminalreporter.section("time per scope")
+    terminalreporter.write_line(f"{'wall':>8}  {'CPU: controller':>15}  {'hosts':>6}  scope")
+    for scope, total in sorted(totals.items(), key=lambda item: -item[1][0]):
+        line(scope, *total)
+        for module, share in modules.get(scope, {}).items():  # in the order they ran
+            line(f"  {module}", *share)
+    for worker, wall in sorted(workers.items()):
+        terminalreporter.write_line(f"{wall:7.0f}s  on worker {worker}")
+    terminalreporter.section("most CPU (controller + hosts), 15 steps")
+    for spent, report in sorted(steps, key=lambda step: -step[0])[:15]:
+        terminalreporter.write_line(f"{spent:7.0f}s  {report.when:8}  {report.nodeid}")
 
 
 # `make test` runs two pytest-xdist workers. A worker takes a whole scope: the lab's modules (one
