@@ -42,11 +42,13 @@ def floating_address() -> str:
 def patroni() -> list[str]:
     """The conversion's settings, given to every playbook run from the firewall step on. Synchronous (one
     standby): a killed leader then loses no acknowledged commit, which the drill counts. A floating address:
-    keepalived holds it on the leader, the firewall lets the members' VRRP in."""
+    keepalived holds it on the leader, the firewall lets the members' VRRP in. PgBouncer: HAProxy leads to the
+    members' PgBouncer, which the firewall opens to the members alone."""
     settings = {
         "groundwork_pg_ha": "patroni",
         "postgresql_synchronous_quorum": 1,
         "groundwork_pg_vip_address": floating_address(),
+        "groundwork_pg_pgbouncer": True,
     }
     return ["-e", json.dumps(settings)]
 
@@ -126,12 +128,31 @@ def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInv
 
 def test_clients_reach_the_leader_and_the_replicas_through_haproxy_past_the_firewall() -> None:
     # From this machine (the lab's application network), through each member's HAProxy, which the
-    # hardened firewall lets it reach: the read-write port leads to the leader, the read-only one to a replica.
+    # hardened firewall lets it reach: the read-write port leads to the leader, the read-only one to a replica,
+    # each through its PgBouncer (the server sees a client on its socket: no address), which the firewall
+    # lets the members' HAProxy reach.
     for entry in lab.MEMBERS:
         for port, recovery in ((5000, False), (5001, True)):
             with psycopg.connect(endpoint_conninfo((entry,), port)) as connection:
-                served = connection.execute("SELECT pg_is_in_recovery()").fetchone()
-            assert served == (recovery,), (entry, port, served)
+                served = connection.execute("SELECT pg_is_in_recovery(), inet_server_addr()").fetchone()
+            assert served == (recovery, None), (entry, port, served)
+
+
+def rule_sources(host: str, marker: str) -> set[str]:
+    """The source addresses of the accepting rule of `host`'s firewall whose line holds `marker`."""
+    ruleset = inside(lab.PREFIX + host, "nft", "list", "table", "inet", "groundwork").stdout
+    rule = next((line for line in ruleset.splitlines() if marker in line and " accept" in line), "")
+    assert rule, (host, marker, ruleset)
+    return set(rule.split("saddr {", 1)[1].split("}", 1)[0].replace(" ", "").split(","))
+
+
+def test_pgbouncer_is_open_to_the_members_alone() -> None:
+    # This machine is on the application network: HAProxy's ports let it in (above), PgBouncer's does not.
+    members = {lab.address(host) for host in lab.MEMBERS}
+    for host in lab.MEMBERS:
+        assert rule_sources(host, "PgBouncer") == members, host
+        with pytest.raises(psycopg.OperationalError, match="timeout expired"):
+            psycopg.connect(endpoint_conninfo((host,), 6432)).close()
 
 
 def test_the_floating_address_is_on_the_leader_alone_and_the_firewall_lets_the_members_vrrp_in() -> None:
@@ -140,10 +161,7 @@ def test_the_floating_address_is_on_the_leader_alone_and_the_firewall_lets_the_m
         assert connection.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
     members = {lab.address(host) for host in lab.MEMBERS}
     for host in lab.MEMBERS:
-        ruleset = inside(lab.PREFIX + host, "nft", "list", "table", "inet", "groundwork").stdout
-        vrrp = next((line for line in ruleset.splitlines() if "VRRP" in line and " accept" in line), "")
-        assert vrrp, (host, ruleset)
-        assert set(vrrp.split("saddr {", 1)[1].split("}", 1)[0].replace(" ", "").split(",")) == members, vrrp
+        assert rule_sources(host, "VRRP") == members, host
 
 
 def test_prometheus_reads_patroni_and_etcd_on_every_member_and_the_patroni_pack_reads_only_what_they_give(

@@ -526,6 +526,24 @@ def test_a_cluster_wide_setting_changed_in_etcd_by_hand_is_put_back_by_postgresq
     patroni_cluster.wait_until_config_holds(leader, "ttl", 30)
 
 
+@PATRONI
+def test_a_client_rule_pgbouncer_would_skip_is_refused_before_anything_changes(converged: str, tmp_path: Path) -> None:
+    # PgBouncer 1.18 skips a rule it cannot read and goes on with the next one: here the reject that keeps
+    # the admins out of the app database would be skipped, and the next rule would let them in.
+    rules = [
+        {"users": "+admins", "databases": "app", "address": "10.89.180.0/24", "method": "reject"},
+        {"users": "all", "databases": "app", "address": "10.89.180.0/24"},
+    ]
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "patroni" / "molecule.yml")
+    rc, out = inventory.playbook("haproxy", "-e", json.dumps({"postgresql_hba_entries": rules}))
+    assert rc != 0
+    assert "PgBouncer would skip these client rules" in said(out), tail(out)
+    assert "rule 1: PgBouncer cannot read '+admins' in users" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+    for member in patroni_cluster.MEMBERS:
+        assert "+admins" not in inside(member, "cat", "/etc/pgbouncer/hba.conf").stdout
+
+
 # The spare host of molecule/patroni, made a fourth member last: the drills above run on three.
 SPARE = "gw-ha4"
 

@@ -29,15 +29,23 @@ def leader():
     return next(member["Member"] for member in listed if member["Role"] == "Leader")
 
 
+STARTED = "SELECT extract(epoch FROM pg_postmaster_start_time())::text"
+
+
+def members_by_start():
+    """Each member by its server's start time. Through PgBouncer the server sees a client on its socket, with
+    no address of its own (inet_server_addr() is NULL): the start time tells which member answered."""
+    return {HOSTS[name].check_output(f"runuser -u postgres -- psql -XAtc '{STARTED}'"): name for name in MEMBERS}
+
+
 def served_by(entry, port, **options):
     """Which member answered a connection to `entry`'s HAProxy on `port`, and whether it is in recovery."""
     settings = {"host": ADDRESS[entry], "port": port, "dbname": "app", "user": "app", "password": APP_PASSWORD}
     settings.setdefault("sslmode", "require")
     settings.update(options)
     with psycopg.connect(**settings, connect_timeout=5) as connection:
-        address, recovery = connection.execute("SELECT host(inet_server_addr()), pg_is_in_recovery()").fetchone()
-    member = next(name for name, known in ADDRESS.items() if known == address)
-    return member, recovery
+        started, recovery = connection.execute(f"{STARTED}, pg_is_in_recovery()").fetchone()
+    return members_by_start()[started], recovery
 
 
 @pytest.mark.parametrize("entry", MEMBERS)
@@ -93,5 +101,51 @@ def test_the_floating_address_is_on_the_leader_alone_and_leads_to_it():
     assert holders == [leader()]
     settings = {"host": FLOATING_ADDRESS, "port": RW, "dbname": "app", "user": "app", "password": APP_PASSWORD}
     with psycopg.connect(**settings, sslmode="require", connect_timeout=5) as connection:
-        address, recovery = connection.execute("SELECT host(inet_server_addr()), pg_is_in_recovery()").fetchone()
-    assert (address, recovery) == (ADDRESS[leader()], False)
+        started, recovery = connection.execute(f"{STARTED}, pg_is_in_recovery()").fetchone()
+    assert (members_by_start()[started], recovery) == (leader(), False)
+
+
+PGBOUNCER_PORT = 6432
+
+
+def app_settings(**options):
+    return {"dbname": "app", "user": "app", "password": APP_PASSWORD, "connect_timeout": 5, **options}
+
+
+@pytest.mark.parametrize("port", [RW, RO])
+def test_haproxy_leads_through_pgbouncer_which_pools_to_its_own_server_over_the_socket(port):
+    with psycopg.connect(**app_settings(host=FLOATING_ADDRESS, port=port, sslmode="require")) as connection:
+        started, server_address, tls = connection.execute(
+            f"{STARTED}, inet_server_addr(), ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+        ).fetchone()
+        client_tls = connection.pgconn.ssl_in_use
+    # The server sees PgBouncer on its socket (no address, no TLS); the client had TLS, which PgBouncer ended.
+    assert (server_address, tls, client_tls) == (None, False, True)
+    member = members_by_start()[started]
+    pools = HOSTS[member].check_output(
+        f"runuser -u postgres -- psql -XAt -h /var/run/postgresql -p {PGBOUNCER_PORT} -d pgbouncer -c 'SHOW POOLS'"
+    )
+    assert any(line.startswith("app|app|") for line in pools.splitlines()), (member, pools)
+
+
+def test_pgbouncer_serves_the_members_certificate_and_names():
+    # The member's own certificate and key (postgresql_tls_extra_names among its names): verify-full holds.
+    lead = leader()
+    options = {"host": ENDPOINT_NAME, "hostaddr": ADDRESS[lead], "sslmode": "verify-full", "sslrootcert": CA_FILE}
+    with psycopg.connect(**app_settings(port=PGBOUNCER_PORT, **options)) as connection:
+        assert connection.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        ({"sslmode": "disable"}, "SSL required"),
+        ({"sslmode": "require", "password": "not-the-password"}, "SASL authentication failed"),
+        ({"sslmode": "require", "user": "postgres"}, "login rejected"),
+        ({"sslmode": "require", "dbname": "postgres"}, "login rejected"),
+    ],
+)
+def test_pgbouncer_lets_in_only_whom_postgresql_lets_in(options, refusal):
+    # Its rules are the members' postgresql_hba_entries (app to app only, with TLS); the superuser only on the socket.
+    with pytest.raises(psycopg.OperationalError, match=refusal):
+        psycopg.connect(**app_settings(host=ADDRESS[leader()], port=PGBOUNCER_PORT, **options)).close()
