@@ -146,6 +146,6 @@ def test_pgbouncer_serves_the_members_certificate_and_names():
     ],
 )
 def test_pgbouncer_lets_in_only_whom_postgresql_lets_in(options, refusal):
-    # Its rules are the members' postgresql_hba_entries (app to app only, with TLS); the superuser only on the socket.
+    # Its rules are the members' postgresql_hba_entries (app to app only, with TLS); never the superuser.
     with pytest.raises(psycopg.OperationalError, match=refusal):
         psycopg.connect(**app_settings(host=ADDRESS[leader()], port=PGBOUNCER_PORT, **options)).close()
