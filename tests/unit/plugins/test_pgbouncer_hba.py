@@ -2,7 +2,7 @@
 
 import pytest
 from ansible.errors import AnsibleFilterError
-from ansible_collections.groundwork.infra.plugins.filter.pgbouncer_hba import pgbouncer_hba, pgbouncer_hba_problems
+from ansible_collections.groundwork.infra.plugins.filter.pg_hba import pgbouncer_hba, pgbouncer_hba_problems
 
 APPS = {
     "contype": "hostssl",
