@@ -62,13 +62,16 @@ def _name(index: int, rule: dict) -> str:
     return f"rule {index + 1}" + (f" ({comment})" if comment else "")
 
 
-def _world_open(address: str) -> bool:
-    if address in WORLD:
-        return True
+def _network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     try:
-        return ipaddress.ip_network(address, strict=False).prefixlen == 0
+        return ipaddress.ip_network(address, strict=False)
     except ValueError:
-        return False  # a host name, samehost or samenet: not the whole world
+        return None  # a host name, samehost or samenet
+
+
+def _world_open(address: str) -> bool:
+    network = _network(address)
+    return address in WORLD or (network is not None and network.prefixlen == 0)
 
 
 def pg_hba_risks(rules: list[dict]) -> list[str]:
@@ -91,13 +94,6 @@ def pg_hba_risks(rules: list[dict]) -> list[str]:
 METHODS = {"scram-sha-256", "md5", "password", "cert", "trust", "reject"}
 # Keywords PgBouncer does not know in the database or user column (it skips such a rule).
 UNREAD_NAMES = {"samerole", "samegroup", "replication"}
-
-
-def _network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:
-        return ipaddress.ip_network(address, strict=False)
-    except ValueError:
-        return None  # a host name, samehost or samenet
 
 
 def _rule_problems(name: str, rule: dict) -> list[str]:

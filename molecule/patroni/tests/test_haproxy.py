@@ -38,12 +38,15 @@ def members_by_start():
     return {HOSTS[name].check_output(f"runuser -u postgres -- psql -XAtc '{STARTED}'"): name for name in MEMBERS}
 
 
+def app_settings(**options):
+    """The app database's connection settings, with `options` over them."""
+    return {"dbname": "app", "user": "app", "password": APP_PASSWORD, "connect_timeout": 5, **options}
+
+
 def served_by(entry, port, **options):
     """Which member answered a connection to `entry`'s HAProxy on `port`, and whether it is in recovery."""
-    settings = {"host": ADDRESS[entry], "port": port, "dbname": "app", "user": "app", "password": APP_PASSWORD}
-    settings.setdefault("sslmode", "require")
-    settings.update(options)
-    with psycopg.connect(**settings, connect_timeout=5) as connection:
+    settings = {**app_settings(host=ADDRESS[entry], port=port, sslmode="require"), **options}
+    with psycopg.connect(**settings) as connection:
         started, recovery = connection.execute(f"{STARTED}, pg_is_in_recovery()").fetchone()
     return members_by_start()[started], recovery
 
@@ -99,17 +102,12 @@ FLOATING_ADDRESS = POSTGRESQL["groundwork_pg_vip_address"]
 def test_the_floating_address_is_on_the_leader_alone_and_leads_to_it():
     holders = [name for name, host in HOSTS.items() if f" {FLOATING_ADDRESS}/" in host.check_output("ip -4 -o a")]
     assert holders == [leader()]
-    settings = {"host": FLOATING_ADDRESS, "port": RW, "dbname": "app", "user": "app", "password": APP_PASSWORD}
-    with psycopg.connect(**settings, sslmode="require", connect_timeout=5) as connection:
+    with psycopg.connect(**app_settings(host=FLOATING_ADDRESS, port=RW, sslmode="require")) as connection:
         started, recovery = connection.execute(f"{STARTED}, pg_is_in_recovery()").fetchone()
     assert (members_by_start()[started], recovery) == (leader(), False)
 
 
 PGBOUNCER_PORT = 6432
-
-
-def app_settings(**options):
-    return {"dbname": "app", "user": "app", "password": APP_PASSWORD, "connect_timeout": 5, **options}
 
 
 @pytest.mark.parametrize("port", [RW, RO])
