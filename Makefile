@@ -41,11 +41,11 @@ ee:
 	@GROUNDWORK_SETUP_IMAGES=12 scripts/setup.sh
 	@source scripts/env.sh && scripts/build-ee
 
-# Two pytest-xdist workers, each taking whole modules or whole Molecule scenarios (tests/conftest.py),
-# so the lab runs next to the scenarios. Given here rather than in pytest.ini, which the scenarios'
-# own testinfra runs read too.
+# Three pytest-xdist workers, each taking whole modules or whole Molecule scenarios (tests/conftest.py),
+# so the lab runs next to the scenarios and the third, niced, fills the CPU they leave idle. Given
+# here rather than in pytest.ini, which the scenarios' own testinfra runs read too.
 test: setup
-	@$(PYTEST) -n 2
+	@$(PYTEST) -n 3
 
 lint:
 	@$(SETUP_NO_IMAGES)
