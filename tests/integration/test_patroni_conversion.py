@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from counted_writes import summary
 from drills import stop_all, writes_and_samples
-from harness import Figures, holds_address, inside, said, tail, wait_for, warnings_in
+from harness import Figures, holds_address, inside, recap, said, tail, wait_for, warnings_in
 from lab import LabInventory, app_conninfo, endpoint_conninfo, on, rows_on, sql
 from lab_prometheus import metric_names, prometheus, query
 from promql import PATRONI_RULES, rule_pack_metrics
@@ -67,6 +67,7 @@ def floating_address_holders() -> list[str]:
 
 
 PATRONI_CONFIG = f"/etc/patroni/{lab.PG_VERSION}-main.yml"
+PATRONI_UNIT = f"patroni@{lab.PG_VERSION}-main"
 # Patroni's timings (the role's defaults): the dead leader's lock expires after ttl (30 s), a replica
 # notices within loop_wait (10 s) and promotes; a margin for a loaded machine.
 FAILOVER_BOUND = 30 + 10 + 15
@@ -124,6 +125,18 @@ def test_the_running_cluster_converts_to_patroni_losing_no_row(inventory: LabInv
     # Debian's unit is masked for good: nothing but Patroni starts the server again.
     for host in lab.MEMBERS:
         assert inside(lab.PREFIX + host, "systemctl", "is-enabled", lab.PG_UNIT).stdout.strip() == "masked", host
+
+
+def test_a_run_without_patroni_in_its_variables_is_refused_before_anything_changes(inventory: LabInventory) -> None:
+    # The conversion's variables left out (or groundwork_pg_ha changed back): Debian's unit masked on every
+    # member must not read as fenced by pg_failover, with pg_rejoin as the way back (as it did before).
+    rc, out = inventory.playbook("postgresql", *lab.PAUSED)
+    assert rc != 0
+    for host in lab.MEMBERS:
+        assert f"Patroni runs {host}'s server ({PATRONI_UNIT} is enabled)" in said(out), tail(out)
+    assert "not automated yet" in said(out), tail(out)
+    assert "fenced by pg_failover" not in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
 
 
 def test_clients_reach_the_leader_and_the_replicas_through_haproxy_past_the_firewall() -> None:
