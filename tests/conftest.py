@@ -243,7 +243,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only when xdist runs
-    from xdist.workermanage import WorkerController  # noqa: PLC0415
+    from xdist.workermanager import WorkerController  # noqa: PLC0415
 
     class ByModuleOrScenario(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
