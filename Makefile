@@ -41,11 +41,11 @@ ee:
 	@GROUNDWORK_SETUP_IMAGES=12 scripts/setup.sh
 	@source scripts/env.sh && scripts/build-ee
 
-# Three pytest-xdist workers, each taking whole modules or whole Molecule scenarios (tests/conftest.py),
-# so the lab runs next to the scenarios and the third, niced, fills the CPU they leave idle. Given
-# here rather than in pytest.ini, which the scenarios' own testinfra runs read too.
+# Two pytest-xdist workers, each taking whole modules or whole Molecule scenarios (tests/conftest.py),
+# so the lab runs next to the scenarios. Given here rather than in pytest.ini, which the scenarios'
+# own testinfra runs read too.
 test: setup
-	@$(PYTEST) -n 3
+	@$(PYTEST) -n 2
 
 lint:
 	@$(SETUP_NO_IMAGES)

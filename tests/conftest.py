@@ -152,7 +152,7 @@ def time_per_scope(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{spent:7.0f}s  {report.when:8}  {report.nodeid}")
 
 
-# `make test` runs three pytest-xdist workers. A worker takes a whole scope: the lab's modules (one
+# `make test` runs two pytest-xdist workers. A worker takes a whole scope: the lab's modules (one
 # converged lab: site.yml, its checks, then the drills that change it), one moto server's module or a
 # whole Molecule scenario (its instances and steps), so the lab and the scenarios run side by side
 # while each keeps its own order. xdist's own --dist loadgroup cannot do this under pytest 9 (it
@@ -210,53 +210,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[index] = item
 
 
-# The last of three or more workers fills the CPU the others leave idle (the lab and the scenarios
-# wait for failovers, alerts and outages: about 15 % of a run's CPU was idle with two workers, while
-# the short modules then ran after them, on both). It runs niced below the scenarios (15: a third of
-# their CPU weight, a thirtieth of the lab's), so it takes mostly what they leave, yet never stops;
-# and it takes only modules that assert nothing about time: those with a deadline (a cancel within
-# 20 s, a container's boot) are left to the other workers, which take any scope once theirs are done.
-TIMED_MODULES = (
-    "runner/tests/test_api.py",
-    "runner/tests/test_cli.py",
-    "tests/integration/test_lab_refusals.py",
-    "tests/integration/test_podman_exec.py",
-    "tests/integration/test_podman_network_gc.py",
-)
-FILLER_NICENESS = 15
-
-
-def filler_worker(workers: int) -> str | None:
-    """The xdist id of the worker that fills idle CPU, when there are at least three."""
-    return f"gw{workers - 1}" if workers >= 3 else None  # with two, both take the longest scopes
-
-
-def fills_idle_cpu(scope: str) -> bool:
-    return scope not in LONGEST_FIRST and scope not in TIMED_MODULES
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    worker = getattr(config, "workerinput", None)
-    if worker and worker["workerid"] == filler_worker(worker["workercount"]):
-        os.nice(FILLER_NICENESS)
-
-
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     from xdist.scheduler import LoadScopeScheduling  # noqa: PLC0415 - only when xdist runs
-    from xdist.workermanager import WorkerController  # noqa: PLC0415
 
     class ByModuleOrScenario(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid)
-
-        def _assign_work_unit(self, node: WorkerController) -> None:
-            if node.gateway.id == filler_worker(len(self.nodes)):
-                filler = next((scope for scope in self.workqueue if fills_idle_cpu(scope)), None)
-                if filler is None:
-                    node.shutdown()  # what is left waits for the others
-                    return
-                self.workqueue.move_to_end(filler, last=False)
-            super()._assign_work_unit(node)
 
     config.option.loadscopereorder = False  # keep LONGEST_FIRST rather than sort by test count
     return ByModuleOrScenario(config, log)
