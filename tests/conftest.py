@@ -173,7 +173,7 @@ LAB_MODULES = (
     "tests/integration/test_replica_drills.py",
     "tests/integration/test_restore_drill.py",
     "tests/integration/test_backup_drill.py",
-    # Last: the cluster stays under Patroni.
+    # Last: the cluster goes under Patroni and back.
     "tests/integration/test_patroni_conversion.py",
 )
 LONGEST_FIRST = (

@@ -135,6 +135,7 @@ def test_the_postgresql_role_documents_each_procedure_as_an_entry_point(installe
         "failover",
         "patroni_failover",
         "rejoin",
+        "leave_patroni",
         "apply_settings",
         "install",
     }
@@ -150,6 +151,7 @@ def test_installed_playbooks_resolve_by_name(installed):
         "pg_switchover",
         "pg_failover",
         "pg_rejoin",
+        "pg_leave_patroni",
         "backup",
         "backup_now",
         "restore",

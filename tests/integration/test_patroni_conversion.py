@@ -4,8 +4,8 @@ The operator's steps on a hardened cluster: the firewall first (hardening.yml --
 hardening_firewall), so that the members reach Patroni's REST API and etcd, then postgresql.yml, which
 starts etcd on the members and Patroni on the same data, the primary first, then HAProxy on the
 members and keepalived holding a floating address on the leader. (A second run changing nothing under
-Patroni is molecule/patroni's idempotence step.) Last of the lab's modules: the cluster stays under
-Patroni (tests/conftest.py's LAB_MODULES).
+Patroni is molecule/patroni's idempotence step.) Last of the lab's modules (tests/conftest.py's LAB_MODULES):
+it ends converting the cluster back to the inventory-driven mode.
 
 Then what only the lab has, a repository host: the leader's container is killed under the counted
 writer (through the floating address, which follows the new leader), the old leader rejoins by itself,
@@ -134,7 +134,7 @@ def test_a_run_without_patroni_in_its_variables_is_refused_before_anything_chang
     assert rc != 0
     for host in lab.MEMBERS:
         assert f"Patroni runs {host}'s server ({PATRONI_UNIT} is enabled)" in said(out), tail(out)
-    assert "not automated yet" in said(out), tail(out)
+    assert "or convert it back first: ansible-playbook groundwork.infra.pg_leave_patroni" in said(out), tail(out)
     # The live check's message (Ansible also prints the refusing task's source, whose comment names it).
     assert "was fenced by pg_failover" not in said(out), tail(out)
     assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
@@ -283,3 +283,54 @@ def test_a_member_patroni_rebuilds_is_restored_from_the_repository_then_streams(
         return sql(rebuilt, count, "app") == sql(leader(), count, "app")
 
     wait_for("the rebuilt member holds the leader's rows", caught_up, 30)
+
+
+# The way back takes the lab out of Patroni: last of the module. The write pause it may cost is that of an
+# inventory-driven switchover: the primary's restart under Debian's unit, and a synchronous standby's
+# reconnection (one wal_retrieve_retry_interval, 5 s), with a margin for a loaded machine.
+LEAVE_PAUSE_BOUND = 15
+# The conversion's settings but one: the cluster stays synchronous, in the inventory-driven mode's way.
+STILL_SYNCHRONOUS = ("-e", json.dumps({"postgresql_synchronous_quorum": 1}))
+
+
+def test_the_cluster_converts_back_to_inventory_driven_losing_no_row(inventory: LabInventory, figures: Figures) -> None:
+    # The operator's steps: the inventory names Patroni's leader the primary (after the failovers above it is
+    # not pg1); clients connect to the members directly, as in the inventory-driven mode (HAProxy, the floating
+    # address and PgBouncer go with Patroni); pg_leave_patroni.yml without the conversion's settings.
+    primary = leader()
+    assert primary, members()
+    inventory.write(primary=primary)
+    writer, sampler = writes_and_samples()
+    started = time.monotonic()
+    try:
+        rc, out = inventory.playbook("pg_leave_patroni", *STILL_SYNCHRONOUS)
+    finally:
+        stop_all(writer, sampler)
+    took = time.monotonic() - started
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == [], warnings_in(out)
+    figures.append(
+        summary(writer, sampler, rows_on(app_conninfo([primary])), "patroni lab converted back")
+        + f"; playbook {took:.0f} s"
+    )
+    assert writer.longest_gap() < LEAVE_PAUSE_BOUND, f"writes paused {writer.longest_gap():.1f} s"
+
+    for host in lab.MEMBERS:
+        units = f"{lab.PG_UNIT} {PATRONI_UNIT} haproxy keepalived pgbouncer etcd"
+        states = inside(lab.PREFIX + host, "sh", "-c", f"for u in {units}; do systemctl is-active $u; done").stdout
+        assert states.split() == ["active", "inactive", "inactive", "inactive", "inactive", "inactive"], (host, states)
+        assert inside(lab.PREFIX + host, "test", "-e", PATRONI_CONFIG).returncode == 1, host
+    assert floating_address_holders() == []
+    # The role's slots and synchronous standbys (gw_<host>), Patroni's gone; both standbys stream to the primary.
+    slots = sql(primary, "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots")
+    standbys = sorted(host for host in lab.MEMBERS if host != primary)
+    assert slots == ",".join(f"gw_{host}" for host in standbys), slots
+    streaming = sql(primary, "SELECT string_agg(application_name, ',' ORDER BY 1) FROM pg_stat_replication")
+    assert streaming == ",".join(f"gw_{host}" for host in standbys), streaming
+    assert sql(primary, "SHOW synchronous_standby_names") == f"ANY 1 ({', '.join(f'gw_{h}' for h in standbys)})"
+
+    # The role takes the cluster as its own again: an inventory-driven run finds nothing to change.
+    rc, out = inventory.playbook("postgresql", *lab.PAUSED, *STILL_SYNCHRONOUS)
+    assert rc == 0, tail(out)
+    changed = {host: counts["changed"] for host, counts in recap(out).items() if counts["changed"]}
+    assert changed == {}, tail(out)
