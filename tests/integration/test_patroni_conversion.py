@@ -293,6 +293,27 @@ LEAVE_PAUSE_BOUND = 15
 STILL_SYNCHRONOUS = ("-e", json.dumps({"postgresql_synchronous_quorum": 1}))
 
 
+def test_converting_back_is_refused_while_the_inventory_keeps_patroni_or_names_a_standby_the_primary(
+    inventory: LabInventory,
+) -> None:
+    primary = leader()
+    assert primary, members()
+    standby = next(host for host in lab.MEMBERS if host != primary)
+    inventory.write(primary=primary)
+    rc, out = inventory.playbook("pg_leave_patroni", *patroni())
+    assert rc != 0
+    assert "The inventory still makes cluster main Patroni's (groundwork_pg_ha=patroni)" in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+
+    inventory.write(primary=standby)
+    rc, out = inventory.playbook("pg_leave_patroni")
+    assert rc != 0
+    refusal = f"The inventory makes {standby} the primary of cluster main, but it runs as a standby"
+    assert refusal in said(out), tail(out)
+    assert all(counts["changed"] == 0 for counts in recap(out).values()), tail(out)
+    assert leader() == primary, members()
+
+
 def test_the_cluster_converts_back_to_inventory_driven_losing_no_row(inventory: LabInventory, figures: Figures) -> None:
     # The operator's steps: the inventory names Patroni's leader the primary (after the failovers above it is
     # not pg1); clients connect to the members directly, as in the inventory-driven mode (HAProxy, the floating
