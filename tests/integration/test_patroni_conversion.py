@@ -346,7 +346,9 @@ def test_the_cluster_converts_back_to_inventory_driven_losing_no_row(inventory: 
     slots = sql(primary, "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots")
     standbys = sorted(host for host in lab.MEMBERS if host != primary)
     assert slots == ",".join(f"gw_{host}" for host in standbys), slots
-    streaming = sql(primary, "SELECT string_agg(application_name, ',' ORDER BY 1) FROM pg_stat_replication")
+    streaming = sql(
+        primary, "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication"
+    )
     assert streaming == ",".join(f"gw_{host}" for host in standbys), streaming
     assert sql(primary, "SHOW synchronous_standby_names") == f"ANY 1 ({', '.join(f'gw_{h}' for h in standbys)})"
 
