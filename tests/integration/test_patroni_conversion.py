@@ -214,8 +214,10 @@ def test_killing_the_leaders_container_fails_over_losing_nothing_and_it_rejoins_
     others = tuple(host for host in lab.MEMBERS if host != old)
     # Clients write through the floating address, which keepalived moves to the new leader.
     writer, sampler = writes_and_samples(through_the_floating_address())
-    killed_at = time.monotonic()
     try:
+        # The pause is measured from a commit before the kill: a writer that had none would measure nothing.
+        wait_for("a write through the floating address before the kill", lambda: writer.commit_times, 30, interval=1)
+        killed_at = time.monotonic()
         lab.container("kill", old)
         wait_for(
             "a write through the floating address after the kill",
