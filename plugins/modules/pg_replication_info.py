@@ -18,6 +18,8 @@ description:
   - Always the server's role and timeline.
   - With O(wait), polls until replication is streaming (and, with O(max_lag_bytes), caught up)
     or fails after O(timeout) seconds; playbooks use this to hold back until replicas are ready.
+    A server that runs but rejects connections yet (a standby before it is consistent, as after
+    C(pg_rewind)) is waited for within the same O(timeout), asked with C(pg_isready).
   - Read-only; supports check mode.
 author: groundwork.infra maintainers (@groundwork-infra)
 extends_documentation_fragment:
@@ -260,6 +262,24 @@ def caught_up(state: dict, min_replicas: int, max_lag_bytes: int | None) -> bool
     return len(streaming) >= min_replicas
 
 
+def wait_until_accepting(module: AnsibleModule, params: dict, deadline: float) -> None:
+    """With wait: a server that runs but rejects connections is waited for, not failed on.
+
+    A standby rejects connections until it is consistent; after pg_rewind that lasts until it has
+    replayed up to where its source was, which can outlast its unit's start. pg_isready tells that
+    state (exit code 1) from a server that is not there (2), which fails at once below.
+    """
+    pg_isready = module.get_bin_path("pg_isready")
+    if not pg_isready:
+        return
+    # Where get_conn_params connects: the socket for a local server, else the host.
+    local = params["login_host"] in ("", "localhost")
+    where = params["login_unix_socket"] if local and params["login_unix_socket"] else params["login_host"]
+    command = [pg_isready, "--quiet", "--port", str(params["login_port"]), *(["--host", where] if where else [])]
+    while module.run_command(command)[0] == 1 and time.monotonic() < deadline:
+        time.sleep(1)
+
+
 def main() -> None:
     argument_spec = postgres_common_argument_spec()
     argument_spec.update(
@@ -272,9 +292,11 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     ensure_required_libs(module)
+    started = time.monotonic()
+    if params["wait"]:
+        wait_until_accepting(module, params, started + params["timeout"])
     connection, _error = connect_to_db(module, get_conn_params(module, params, warn_db_default=False), autocommit=True)
     cursor = connection.cursor()
-    started = time.monotonic()
     try:
         state = read_state(cursor)
         while params["wait"] and not caught_up(state, params["min_replicas"], params["max_lag_bytes"]):
