@@ -15,17 +15,15 @@ import time
 
 import pytest
 import yaml
-from harness import run, warnings_in
+from harness import inside, on, run, warnings_in
 
 CONTAINER = "gw-replication-wait-test"
 IMAGE = "localhost/groundwork-debian:12"
 STANDBY_DIR = "/var/lib/postgresql/15/standby"
 
 
-def inside(script: str) -> str:
-    done = run(["podman", "exec", CONTAINER, "bash", "-ec", script], timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.strip()
+def script(text: str) -> str:
+    return on(CONTAINER, "bash", "-ec", text)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +32,7 @@ def host():
     started = run(["podman", "run", "-d", "--name", CONTAINER, "--systemd=always", IMAGE, "/sbin/init"])
     assert started.returncode == 0, started.stderr
     # What any member gets from the mirror: PostgreSQL, and the driver the role installs for its modules.
-    inside(
+    script(
         "until systemctl is-system-running --quiet --wait; do sleep 1; done; apt-get update -qq;"
         " DEBIAN_FRONTEND=noninteractive apt-get install -qq -y --no-install-recommends postgresql python3-psycopg2"
         " >/dev/null"
@@ -57,7 +55,7 @@ def wait_for_the_standby() -> dict:
 
 
 def test_a_standby_that_takes_no_connections_yet_is_waited_for_until_it_streams(host):
-    inside(f"""
+    script(f"""
         pg_createcluster 15 standby -p 5433 >/dev/null
         rm -rf {STANDBY_DIR}/*
         runuser -u postgres -- pg_basebackup -D {STANDBY_DIR} -R -X none -c fast -p 5432
@@ -67,13 +65,13 @@ def test_a_standby_that_takes_no_connections_yet_is_waited_for_until_it_streams(
     """)
     # The state the wait meets: the server runs and rejects connections (pg_isready: 1).
     time.sleep(2)
-    assert run(["podman", "exec", CONTAINER, "pg_isready", "-p", "5433"]).returncode == 1
+    assert inside(CONTAINER, "pg_isready", "-p", "5433").returncode == 1
 
     answers = []
     waiting = threading.Thread(target=lambda: answers.append(wait_for_the_standby()))
     waiting.start()
     time.sleep(10)
-    inside(f"""
+    script(f"""
         sed -i 's/port=5499/port=5432/' {STANDBY_DIR}/postgresql.auto.conf
         runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl reload -D {STANDBY_DIR} >/dev/null
     """)
