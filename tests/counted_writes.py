@@ -58,8 +58,12 @@ class Writer(threading.Thread):
 
     def longest_gap(self) -> float:
         """Seconds of the longest stretch without a commit: the write unavailability."""
-        times = self.commit_times
-        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+        first, last = self.longest_gap_span()
+        return last - first
+
+    def longest_gap_span(self) -> tuple[float, float]:
+        """The last commit before the longest stretch without one and the first after it (time.monotonic())."""
+        return max(itertools.pairwise(self.commit_times), key=lambda span: span[1] - span[0], default=(0.0, 0.0))
 
 
 @dataclass(eq=False)  # a Thread must stay hashable
@@ -95,6 +99,18 @@ class PrimarySampler(threading.Thread):
         self.stopping.set()
         self.join(30)
 
+    def seconds_without_primary(self, start: float, end: float) -> float:
+        """How long, between start and end, no member took writes (each sample standing until the next).
+
+        Set beside a write pause, it tells the database's share (demotion, election, promotion) from
+        the routing's (HAProxy, the floating address, the client's reconnects)."""
+        stretches = itertools.pairwise([*self.times, time.monotonic()])
+        return sum(
+            max(0.0, min(end, until) - max(start, since))
+            for sample, (since, until) in zip(self.samples, stretches, strict=False)
+            if not sample
+        )
+
     def split(self) -> list[tuple[str, ...]]:
         """The samples in which more than one member took writes."""
         return [sample for sample in self.samples if len(sample) > 1]
@@ -106,7 +122,9 @@ def summary(writer: Writer, sampler: PrimarySampler, present: set[int], what: st
     lost = sorted(set(writer.acknowledged) - present)
     assert lost == [], f"{what}: acknowledged commits lost: {lost[:20]}"
     assert sampler.split() == [], f"{what}: two members took writes at once: {sampler.split()[:5]}"
+    first, last = writer.longest_gap_span()
     return (
-        f"{what}: longest write pause {writer.longest_gap():.1f} s; "
+        f"{what}: longest write pause {last - first:.1f} s "
+        f"(no member took writes for {sampler.seconds_without_primary(first, last):.1f} s of it); "
         f"{len(writer.acknowledged)} commits acknowledged, none lost, never two primaries"
     )

@@ -184,6 +184,22 @@ def patroni_journal(host: str, lines: int = 60) -> str:
     return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
 
 
+def what_patroni_did(seconds: float) -> str:
+    """Every member's Patroni journal over the last `seconds`, its idle loops left out: for the message
+    of a drill that took longer than Patroni's timings say it should, which member waited on what."""
+    return "\n".join(
+        f"{member}'s Patroni:\n"
+        + inside(
+            member,
+            "sh",
+            "-c",
+            f"journalctl -u 'patroni@*' --no-pager -o short-precise --since -{int(seconds) + 1}s"
+            " | grep -v -e 'INFO: no action' -e 'INFO: Lock owner' | cut -c1-300",
+        ).stdout
+        for member in MEMBERS
+    )
+
+
 def server_log(host: str, lines: int = 40) -> str:
     """The end of a member's newest PostgreSQL log, for a failure's message."""
     newest = "ls -t /var/log/postgresql/*/postgresql-*.log | head -1"

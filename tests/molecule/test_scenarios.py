@@ -309,9 +309,12 @@ def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses
 
 
 # A planned switchover through the collection's entry point (pg_switchover.yml), which asks Patroni:
-# in synchronous mode only the synchronous standby may take over; the bound is Patroni's own
-# (a checkpoint, a clean stop, a promotion), with a margin for a loaded machine.
-SWITCHOVER_BOUND = 15
+# in synchronous mode only the synchronous standby may take over. Writes pause for the leader's clean
+# stop, the candidate's promotion and HAProxy's checks: 3-5 s on an idle machine. The bound is Patroni's
+# worst case, two HA loops (loop_wait, 10 s): the candidate's when it misses the wake-up of the leader's
+# release in etcd, one more when it postpones its promotion (the sync state changed under it); 21 s once
+# on a CI machine both cores of which the lab's drills kept busy. A failure prints what Patroni did.
+SWITCHOVER_BOUND = 2 * 10 + 5
 
 
 @PATRONI
@@ -349,7 +352,9 @@ def test_pg_switchover_through_patroni_refuses_a_standby_that_is_not_synchronous
     what = f"patroni: pg_switchover {old} to {synchronous}"
     figures.append(f"{summary(writer, sampler, present, what)}; playbook {took:.1f} s")
     pause = writer.longest_gap()
-    assert pause < SWITCHOVER_BOUND, f"writes paused {pause:.1f} s in a switchover"
+    assert pause < SWITCHOVER_BOUND, (
+        f"writes paused {pause:.1f} s in a switchover\n{patroni_cluster.what_patroni_did(time.monotonic() - started)}"
+    )
     patroni_cluster.wait_until_the_floating_address_is_on(synchronous)
     patroni_cluster.wait_until_replica_streams(old)
     figures.append(patroni_cluster.archive_checked_and_backed_up("the switchover"))
