@@ -179,23 +179,24 @@ def archive_checked_and_backed_up(after: str) -> str:
     )
 
 
-def patroni_journal(host: str, lines: int = 60) -> str:
-    """The end of a member's Patroni journal, for a failure's message."""
-    return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager -n {lines}").stdout
+def patroni_journal(host: str, lines: int = 60, seconds: float | None = None) -> str:
+    """The end of a member's Patroni journal, for a failure's message: its last `lines`, or with
+    `seconds` everything it wrote in the last so many seconds, to the microsecond."""
+    window = f"-o short-precise --since -{int(seconds) + 1}s" if seconds else f"-n {lines}"
+    return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager {window}").stdout
 
 
 def what_patroni_did(seconds: float) -> str:
     """Every member's Patroni journal over the last `seconds`, its idle loops left out: for the message
     of a drill that took longer than Patroni's timings say it should, which member waited on what."""
+    idle = ("INFO: no action", "INFO: Lock owner")
     return "\n".join(
         f"{member}'s Patroni:\n"
-        + inside(
-            member,
-            "sh",
-            "-c",
-            f"journalctl -u 'patroni@*' --no-pager -o short-precise --since -{int(seconds) + 1}s"
-            " | grep -v -e 'INFO: no action' -e 'INFO: Lock owner' | cut -c1-300",
-        ).stdout
+        + "\n".join(
+            line[:300]
+            for line in patroni_journal(member, seconds=seconds).splitlines()
+            if not any(word in line for word in idle)
+        )
         for member in MEMBERS
     )
 
