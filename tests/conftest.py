@@ -173,6 +173,8 @@ LAB_MODULES = (
     "tests/integration/test_replica_drills.py",
     "tests/integration/test_restore_drill.py",
     "tests/integration/test_backup_drill.py",
+    # Every host upgraded, the primary switched over and back.
+    "tests/integration/test_patch_drill.py",
     # Last: the cluster goes under Patroni and back.
     "tests/integration/test_patroni_conversion.py",
 )

@@ -55,3 +55,51 @@ def read_packages(module: AnsibleModule, names: list[str]) -> dict:
             module.fail_json(msg=f"dpkg-query failed (rc {rc}): {err.strip()}", rc=rc)
         found = statuses(out)
     return {"package_lists": package_lists(), **classify(names, found)}
+
+
+# apt-get's simulation lines: "Inst NAME [INSTALLED] (CANDIDATE ORIGIN, ORIGIN [ARCH])" for an upgrade,
+# without "[INSTALLED]" for a new package; "Remv NAME [INSTALLED]" for a removal.
+SIMULATED = re.compile(r"^(?P<action>Inst|Remv) (?P<name>\S+)(?: \[(?P<installed>[^\]]+)\])?(?: \((?P<new>[^)]*)\))?")
+KERNEL_PACKAGE = re.compile(r"^linux-image-")
+
+
+def simulated_changes(output: str) -> dict[str, list[dict]]:
+    """What `apt-get -s` would do, from its lines: upgrades, new packages and removals.
+
+    An upgrade is security when one of the archives it comes from is a security suite (Debian names
+    them `<codename>-security`, labelled Debian-Security)."""
+    upgrades, installs, removals = [], [], []
+    for line in output.splitlines():
+        found = SIMULATED.match(line)
+        if not found:
+            continue
+        name, installed = found["name"], found["installed"]
+        if found["action"] == "Remv":
+            removals.append({"name": name, "installed": installed})
+            continue
+        candidate, _space, where = (found["new"] or "").partition(" ")
+        origins = [origin.strip() for origin in where.rsplit(" [", 1)[0].split(",") if origin.strip()]
+        entry = {
+            "name": name,
+            "installed": installed,
+            "candidate": candidate,
+            "origins": origins,
+            "security": any("-security" in origin or origin.startswith("Debian-Security") for origin in origins),
+        }
+        (upgrades if installed else installs).append(entry)
+    return {"upgrades": upgrades, "installs": installs, "removals": removals}
+
+
+def chosen_upgrades(changes: dict[str, list[dict]], scope: str, names: list[str]) -> list[str]:
+    """The names to upgrade: every upgrade (scope all), the security ones, or those named that have one."""
+    upgrades = changes["upgrades"]
+    if scope == "security":
+        return [entry["name"] for entry in upgrades if entry["security"]]
+    if scope == "packages":
+        return [entry["name"] for entry in upgrades if entry["name"] in names]
+    return [entry["name"] for entry in upgrades]
+
+
+def kernel_among(names: list[str]) -> bool:
+    """Whether the work includes a kernel: a linux-image package upgraded or new."""
+    return any(KERNEL_PACKAGE.match(name) for name in names)

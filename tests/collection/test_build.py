@@ -157,6 +157,7 @@ def test_installed_playbooks_resolve_by_name(installed):
         "restore",
         "verify_backup",
         "hardening",
+        "patch",
     )
     for playbook in (f"groundwork.infra.{name}" for name in playbooks):
         check = run(["ansible-playbook", "--syntax-check", "-i", str(ROOT / "inventories" / "lab"), playbook], env=env)

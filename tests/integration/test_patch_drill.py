@@ -1,0 +1,157 @@
+"""The patch drill: playbooks/patch.yml on the lab, with packages older than the mirror's first.
+
+The state: on every host libssl3 and openssl, and on the members PostgreSQL's server package, go back
+to the oldest version the Debian mirror offers (bookworm's own, or bookworm-updates', beside
+bookworm-security's newer one), with apt-get --allow-downgrades; pg3 gets /run/reboot-required, as a
+kernel's postinst leaves it. Then a failing gate stops the run before any host changes (a replica
+stopped; a backup older than the bound), the dry run only reports, and the patch run, under a counted
+writer, brings every host to the mirror's versions with one switchover's pause and the same primary;
+a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import lab
+import pytest
+from drills import both_replicas_stream_from, stop_all, writes_and_samples
+from harness import Figures, changed_or_failed, project_env, said, tail, warnings_in
+from lab import LabInventory, on, sql
+
+pytestmark = pytest.mark.in_sequence
+
+OLDER_EVERYWHERE = ("libssl3", "openssl")
+OLDER_ON_MEMBERS = ("postgresql-15",)
+REBOOTED = "pg3"
+# The inventory-driven switchover stops the primary cleanly, waits for the target to replay its
+# shutdown checkpoint and promotes it: 11 s measured in the switchover drill. Each of the run's two
+# switchovers is one such pause; nothing else in the run may stop writes.
+SWITCHOVER_PAUSE_BOUND = 30
+
+
+def upgrades_pending(host: str) -> list[str]:
+    """The packages apt's safe upgrade would upgrade on the host."""
+    simulated = on(host, "apt-get", "--simulate", "--quiet", "upgrade", "--with-new-pkgs")
+    return [line.split()[1] for line in simulated.splitlines() if line.startswith("Inst ")]
+
+
+def make_older(host: str) -> list[str]:
+    """Each package back to the oldest version the mirror offers (sort -V: Debian's stable versions
+    order so); the packages changed."""
+    packages = OLDER_EVERYWHERE + (OLDER_ON_MEMBERS if host in lab.MEMBERS else ())
+    pins = []
+    for package in packages:
+        versions = on(host, "sh", "-c", f"apt-cache madison {package} | cut -d'|' -f2 | tr -d ' ' | sort -uV")
+        oldest, installed = versions.split()[0], on(host, "dpkg-query", "-Wf", "${Version}", package)
+        if oldest != installed:
+            pins.append(f"{package}={oldest}")
+    if pins:
+        on(host, "env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_SUSPEND=1",
+           "apt-get", "install", "-y", "-q", "--allow-downgrades", *pins)  # fmt: skip
+    return pins
+
+
+def started_at(host: str) -> str:
+    inspected = subprocess.run(
+        ["podman", "inspect", "-f", "{{.State.StartedAt}}", lab.PREFIX + host],
+        capture_output=True, text=True, check=True, env=project_env(),
+    )  # fmt: skip
+    return inspected.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def older(inventory: LabInventory) -> dict[str, list[str]]:
+    with ThreadPoolExecutor(len(lab.LAB_HOSTS)) as pool:
+        changed = dict(zip(sorted(lab.LAB_HOSTS), pool.map(make_older, sorted(lab.LAB_HOSTS)), strict=True))
+    pending = {host: upgrades_pending(host) for host in sorted(lab.LAB_HOSTS)}
+    assert all(pending.values()), (
+        f"the Debian mirror offers one version of {OLDER_EVERYWHERE}: nothing to patch {pending}"
+    )
+    on(REBOOTED, "touch", "/run/reboot-required")
+    # A downgrade of PostgreSQL's package restarts the server (Debian's maintainer scripts).
+    both_replicas_stream_from(inventory, lab.PRIMARY)
+    return changed
+
+
+def test_a_stopped_replica_stops_the_run_before_any_host_changes(inventory: LabInventory, older: dict) -> None:
+    lab.stop_postgresql(inventory.env, "pg2")
+    try:
+        rc, out = inventory.playbook("patch")
+    finally:
+        on("pg2", "systemctl", "start", lab.PG_UNIT)
+    assert rc != 0
+    assert "Nothing was changed. PostgreSQL on pg2 does not answer" in said(out), tail(out)
+    assert changed_or_failed(out) == {"pg2": 0}, tail(out)
+    assert upgrades_pending("pg1"), "a host was patched"
+    both_replicas_stream_from(inventory, lab.PRIMARY)
+
+
+def test_a_backup_older_than_the_bound_stops_the_run_before_any_host_changes(inventory: LabInventory) -> None:
+    # The lab's newest backup is hours old at most: a bound of none makes it too old.
+    rc, out = inventory.playbook("patch", "-e", "patch_backup_max_age_hours=0")
+    assert rc != 0
+    assert "Nothing was changed. Cluster main's newest backup is" in said(out), tail(out)
+    assert "older than patch_backup_max_age_hours (0 h). Run groundwork.infra.backup_now first." in said(out)
+    assert changed_or_failed(out) == {lab.PRIMARY: 0}, tail(out)
+
+
+def test_the_dry_run_says_what_each_host_would_get_and_changes_nothing(inventory: LabInventory, older: dict) -> None:
+    rc, out = inventory.playbook("patch", "-e", "patch_dry_run=true")
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    assert changed_or_failed(out) == {}, tail(out)
+    candidate = on("pg2", "sh", "-c", "apt-cache policy postgresql-15 | awk '/Candidate/ {print $2}'")
+    assert f"postgresql-15 {candidate}" in said(out), tail(out)
+    assert "reboot: yes, a package asked for it (/run/reboot-required)" in said(out), tail(out)
+    assert all(upgrades_pending(host) for host in lab.LAB_HOSTS)
+
+
+def test_the_patch_run_brings_every_host_up_to_date_with_one_switchovers_pause(
+    inventory: LabInventory, older: dict, figures: Figures
+) -> None:
+    booted = started_at(REBOOTED)
+    writer, sampler = writes_and_samples()
+    started = time.monotonic()
+    try:
+        rc, out = inventory.playbook("patch")
+        took = time.monotonic() - started
+        time.sleep(2)
+    finally:
+        stop_all(writer, sampler)
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    present = lab.rows_on(lab.app_conninfo([lab.PRIMARY]))
+    lost = sorted(set(writer.acknowledged) - present)
+    assert lost == [], f"acknowledged commits lost: {lost[:20]}"
+    assert sampler.split() == [], f"two members took writes at once: {sampler.split()[:5]}"
+    first, last = writer.longest_gap_span()
+    figures.append(
+        f"patch run on the lab ({len(lab.LAB_HOSTS)} hosts, two switchovers): {took:.0f} s; longest write pause "
+        f"{last - first:.1f} s (no member took writes for {sampler.seconds_without_primary(first, last):.1f} s of it); "
+        f"{len(writer.acknowledged)} commits acknowledged, none lost"
+    )
+    assert last - first < SWITCHOVER_PAUSE_BOUND, f"writes paused {last - first:.1f} s"
+
+    # Every host on the mirror's versions, nothing running replaced code, the same primary as before.
+    pending = {host: upgrades_pending(host) for host in sorted(lab.LAB_HOSTS)}
+    assert not any(pending.values()), pending
+    for host in sorted(lab.LAB_HOSTS):
+        assert "NEEDRESTART-SVC" not in on(host, "needrestart", "-b", "-r", "l"), host
+    assert sql(lab.PRIMARY, "SELECT pg_is_in_recovery()") == "f"
+    both_replicas_stream_from(inventory, lab.PRIMARY)
+    candidate = on("pg1", "sh", "-c", "apt-cache policy postgresql-15 | awk '/Candidate/ {print $2}'")
+    for member in lab.MEMBERS:
+        assert candidate.startswith(sql(member, "SHOW server_version").split()[0]), member
+    # The host a package asked to reboot was restarted (a container's reboot) and asks no more.
+    assert started_at(REBOOTED) != booted
+    assert on(REBOOTED, "sh", "-c", "test -e /run/reboot-required && echo asked || echo done") == "done"
+
+
+def test_a_second_run_changes_nothing(inventory: LabInventory) -> None:
+    rc, out = inventory.playbook("patch")
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    assert changed_or_failed(out) == {}, tail(out)
