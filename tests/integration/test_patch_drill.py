@@ -1,12 +1,12 @@
 """The patch drill: playbooks/patch.yml on the lab, with packages older than the mirror's first.
 
-The state: on every host libssl3 and openssl, and on the members PostgreSQL's server package, go back
-to the oldest version the Debian mirror offers (bookworm's own, or bookworm-updates', beside
-bookworm-security's newer one), with apt-get --allow-downgrades; pg3 gets /run/reboot-required, as a
-kernel's postinst leaves it. Then a failing gate stops the run before any host changes (a replica
-stopped; a backup older than the bound), the dry run only reports, and the patch run, under a counted
-writer, brings every host to the mirror's versions with one switchover's pause and the same primary;
-a second run changes nothing.
+The state: on every host libssl3 and openssl, and on the members PostgreSQL's server package, are
+behind the Debian mirror's newest version: those at it go back to the version just below (bookworm's
+point release beside bookworm-security's update), with apt-get --allow-downgrades --no-remove; pg3
+gets /run/reboot-required, as a kernel's postinst leaves it. Then a failing gate stops the run before
+any host changes (a replica stopped; a backup older than the bound), the dry run only reports, and the
+patch run, under a counted writer, brings every host to the mirror's versions with one switchover's
+pause and the same primary; a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -39,18 +39,23 @@ def upgrades_pending(host: str) -> list[str]:
 
 
 def make_older(host: str) -> list[str]:
-    """Each package back to the oldest version the mirror offers (sort -V: Debian's stable versions
-    order so); the packages changed."""
+    """Each package that is at the mirror's newest version back to the version just below it; the
+    packages changed. Never by removing another package (--no-remove): a libssl3 older than what
+    OpenSSH was built against would take SSH away."""
     packages = OLDER_EVERYWHERE + (OLDER_ON_MEMBERS if host in lab.MEMBERS else ())
     pins = []
     for package in packages:
+        policy = on(host, "apt-cache", "policy", package)
+        installed, candidate = (line.split()[1] for line in policy.splitlines()[1:3])
+        if installed != candidate:
+            continue  # already behind the mirror
         versions = on(host, "sh", "-c", f"apt-cache madison {package} | cut -d'|' -f2 | tr -d ' ' | sort -uV")
-        oldest, installed = versions.split()[0], on(host, "dpkg-query", "-Wf", "${Version}", package)
-        if oldest != installed:
-            pins.append(f"{package}={oldest}")
+        older = versions.split()[: versions.split().index(installed)]
+        if older:
+            pins.append(f"{package}={older[-1]}")
     if pins:
         on(host, "env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_SUSPEND=1",
-           "apt-get", "install", "-y", "-q", "--allow-downgrades", *pins)  # fmt: skip
+           "apt-get", "install", "-y", "-q", "--no-remove", "--allow-downgrades", *pins)  # fmt: skip
     return pins
 
 
@@ -94,7 +99,7 @@ def test_a_backup_older_than_the_bound_stops_the_run_before_any_host_changes(inv
     rc, out = inventory.playbook("patch", "-e", "patch_backup_max_age_hours=0")
     assert rc != 0
     assert "Nothing was changed. Cluster main's newest backup is" in said(out), tail(out)
-    assert "older than patch_backup_max_age_hours (0 h). Run groundwork.infra.backup_now first." in said(out)
+    assert "older than patch_backup_max_age_hours (0 h) allows. Run groundwork.infra.backup_now first." in said(out)
     assert changed_or_failed(out) == {lab.PRIMARY: 0}, tail(out)
 
 
