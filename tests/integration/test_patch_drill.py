@@ -16,6 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import lab
+import psycopg
 import pytest
 from drills import both_replicas_stream_from, stop_all, writes_and_samples
 from harness import Figures, changed_or_failed, project_env, said, tail, warnings_in
@@ -76,6 +77,8 @@ def older(inventory: LabInventory) -> dict[str, list[str]]:
         f"the Debian mirror offers one version of {OLDER_EVERYWHERE}: nothing to patch {pending}"
     )
     on(REBOOTED, "touch", "/run/reboot-required")
+    with psycopg.connect(lab.app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS drill (id bigint PRIMARY KEY)")
     # A downgrade of PostgreSQL's package restarts the server (Debian's maintainer scripts).
     both_replicas_stream_from(inventory, lab.PRIMARY)
     return changed
