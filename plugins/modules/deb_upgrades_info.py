@@ -68,8 +68,10 @@ upgrades:
     name: {description: The package., type: str}
     installed: {description: Its installed version., type: str}
     candidate: {description: The version it would be upgraded to., type: str}
-    origins: {description: "The archives that version comes from, as apt names them (C(Debian-Security:12/stable-security))."
-              , type: list, elements: str}
+    origins:
+      description: The archives that version comes from, as apt names them (C(Debian-Security:12/stable-security)).
+      type: list
+      elements: str
     security: {description: Whether one of those is a security archive., type: bool}
   sample: [{name: libssl3, installed: 3.0.20-1~deb12u2, candidate: 3.0.22-1~deb12u2,
             origins: ["Debian-Security:12/oldstable-security"], security: true}]
@@ -90,7 +92,9 @@ chosen:
   elements: str
   sample: [libssl3, openssl]
 kernel:
-  description: Whether a kernel (a C(linux-image-*) package) is among the chosen upgrades or, with O(scope=all), the new packages.
+  description:
+    - Whether a kernel (a C(linux-image-*) package) is among the chosen upgrades or, with O(scope=all), the new
+      packages.
   returned: always
   type: bool
 command:

@@ -57,7 +57,12 @@ def test_a_removal_is_read():
 
 @pytest.mark.parametrize(
     ("names", "kernel"),
-    [(["linux-image-amd64"], True), (["linux-image-6.1.0-28-amd64"], True), (["libssl3", "linux-base"], False), ([], False)],
+    [
+        (["linux-image-amd64"], True),
+        (["linux-image-6.1.0-28-amd64"], True),
+        (["libssl3", "linux-base"], False),
+        ([], False),
+    ],
 )
 def test_a_kernel_is_recognised(names, kernel):
     assert kernel_among(names) is kernel
