@@ -9,7 +9,7 @@ name: needrestart
 short_description: What needrestart's batch mode says is stale on a host after an upgrade
 version_added: 0.1.0
 description:
-  - Reads the lines of C(needrestart -b -r l) (batch mode, list only): the services running code that
+  - Reads the lines of C(needrestart -b -r l) (batch mode, list only) - the services running code that
     was replaced, whether systemd itself is, and the state of the kernel.
   - The kernel is V(pending) when a newer kernel is installed than the one running (C(NEEDRESTART-KSTA)
     2 or 3), V(current) when not (1), V(unknown) when needrestart cannot tell (0, or no line, as in a

@@ -15,7 +15,7 @@ description:
     install (a new kernel's, for one) and the ones it would remove (never any, with this command).
   - Chooses among the upgrades by O(scope) and says whether the work includes a kernel, so that a
     playbook can report before it changes anything and reboot only when it must.
-  - Reads apt's package lists as they are: update them first (O(ansible.builtin.apt#module:update_cache)).
+  - Reads apt's package lists as they are; update them first (O(ansible.builtin.apt#module:update_cache)).
   - Read-only (apt's simulation takes no lock); supports check mode.
 author: groundwork.infra maintainers (@groundwork-infra)
 extends_documentation_fragment:
