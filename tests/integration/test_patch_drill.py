@@ -1,16 +1,20 @@
 """The patch drill: playbooks/patch.yml on the lab, with packages older than the mirror's first.
 
-The state: on every host libssl3 and openssl, and on the members PostgreSQL's server package, are
-behind the Debian mirror's newest version: those at it go back to the version just below (bookworm's
-point release beside bookworm-security's update), with apt-get --allow-downgrades --no-remove; pg3
-gets /run/reboot-required, as a kernel's postinst leaves it. Then a failing gate stops the run before
+The state: on the members and the repository host libssl3 and openssl, and on the members PostgreSQL's
+server package, are behind the Debian mirror's newest version: those at it go back to the version just
+below (bookworm's point release beside bookworm-security's update), with apt-get --allow-downgrades
+--no-remove; pg3 gets /run/reboot-required, as a kernel's postinst leaves it. Then a failing gate stops the run before
 any host changes (a replica stopped; a backup older than the bound), the dry run only reports, and the
 patch run, under a counted writer, brings every host to the mirror's versions with one switchover's
-pause and the same primary; a second run changes nothing.
+pause and the same primary, each host with work silenced in Alertmanager meanwhile; a second run
+changes nothing. The monitoring and restore hosts get no older
+packages: a host with little or nothing to do is the common case, and every upgrade costs the suite's
+two cores its time (they end up to date all the same: the drill checks every host).
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 import subprocess
@@ -24,12 +28,15 @@ import yaml
 from drills import both_replicas_stream_from, stop_all, writes_and_samples
 from harness import ROOT, Figures, changed_or_failed, project_env, said, tail, warnings_in
 from lab import LabInventory, on, sql
+from lab_prometheus import prometheus
 
 pytestmark = pytest.mark.in_sequence
 
-OLDER_EVERYWHERE = ("libssl3", "openssl")
+OLDER_ON_PATCHED = ("libssl3", "openssl")
 OLDER_ON_MEMBERS = ("postgresql-15",)
 REBOOTED = "pg3"
+# The cluster (replicas, a switchover, the old primary) and one plain server patched in a batch.
+PATCHED = (*lab.MEMBERS, lab.REPO)
 ROLE_DEFAULTS = yaml.safe_load((ROOT / "roles" / "patch" / "defaults" / "main.yml").read_text())
 # The inventory-driven switchover stops the primary cleanly, waits for the target to replay its
 # shutdown checkpoint and promotes it: 11 s measured in the switchover drill. Each of the run's two
@@ -49,7 +56,7 @@ def make_older(env: dict[str, str], host: str) -> list[str]:
     OpenSSH was built against would take SSH away. PostgreSQL is stopped first as the role stops it:
     the package's prerm would `systemctl stop` it, which on cgroups v1 in a container can wait
     Debian's hour (lab.stop_postgresql)."""
-    packages = OLDER_EVERYWHERE + (OLDER_ON_MEMBERS if host in lab.MEMBERS else ())
+    packages = OLDER_ON_PATCHED + (OLDER_ON_MEMBERS if host in lab.MEMBERS else ())
     pins = []
     for package in packages:
         policy = on(host, "apt-cache", "policy", package)
@@ -88,17 +95,11 @@ def started_at(host: str) -> str:
 
 @pytest.fixture(scope="module")
 def older(inventory: LabInventory) -> dict[str, list[str]]:
-    with ThreadPoolExecutor(len(lab.LAB_HOSTS)) as pool:
-        changed = dict(
-            zip(
-                sorted(lab.LAB_HOSTS),
-                pool.map(functools.partial(make_older, inventory.env), sorted(lab.LAB_HOSTS)),
-                strict=True,
-            )
-        )
-    pending = {host: upgrades_pending(host) for host in sorted(lab.LAB_HOSTS)}
+    with ThreadPoolExecutor(len(PATCHED)) as pool:
+        changed = dict(zip(PATCHED, pool.map(functools.partial(make_older, inventory.env), PATCHED), strict=True))
+    pending = {host: upgrades_pending(host) for host in PATCHED}
     assert all(pending.values()), (
-        f"the Debian mirror offers one version of {OLDER_EVERYWHERE}: nothing to patch {pending}"
+        f"the Debian mirror offers one version of {OLDER_ON_PATCHED}: nothing to patch {pending}"
     )
     on(REBOOTED, "touch", "/run/reboot-required")
     with psycopg.connect(lab.app_conninfo(list(lab.MEMBERS)), autocommit=True) as connection:
@@ -138,13 +139,14 @@ def test_the_dry_run_says_what_each_host_would_get_and_changes_nothing(inventory
     candidate = on("pg2", "sh", "-c", "apt-cache policy postgresql-15 | awk '/Candidate/ {print $2}'")
     assert f"postgresql-15 {candidate}" in said(out), tail(out)
     assert "reboot: yes, a package asked for it (/run/reboot-required)" in said(out), tail(out)
-    assert all(upgrades_pending(host) for host in lab.LAB_HOSTS)
+    assert all(upgrades_pending(host) for host in PATCHED)
 
 
 def test_the_patch_run_brings_every_host_up_to_date_with_one_switchovers_pause(
     inventory: LabInventory, older: dict, figures: Figures
 ) -> None:
     booted = started_at(REBOOTED)
+    run_began = datetime.datetime.now(datetime.UTC)
     writer, sampler = writes_and_samples()
     started = time.monotonic()
     try:
@@ -177,6 +179,17 @@ def test_the_patch_run_brings_every_host_up_to_date_with_one_switchovers_pause(
     candidate = on("pg1", "sh", "-c", "apt-cache policy postgresql-15 | awk '/Candidate/ {print $2}'")
     for member in lab.MEMBERS:
         assert candidate.startswith(sql(member, "SHOW server_version").split()[0]), member
+    # Each host with work was silenced in Alertmanager for the run, and the silence ended with it.
+    silences = [
+        silence
+        for silence in prometheus("/api/v2/silences", port=9093)
+        if silence["comment"].startswith("groundwork.infra.patch is patching")
+        and datetime.datetime.fromisoformat(silence["startsAt"]) >= run_began
+    ]
+    silenced = sorted(matcher["value"] for silence in silences for matcher in silence["matchers"])
+    assert set(PATCHED) <= set(silenced), silenced
+    assert len(silenced) == len(set(silenced)), f"a host silenced twice: {silenced}"
+    assert {silence["status"]["state"] for silence in silences} == {"expired"}, silences
     # The host a package asked to reboot was restarted (a container's reboot) and asks no more.
     assert started_at(REBOOTED) != booted
     assert on(REBOOTED, "sh", "-c", "test -e /run/reboot-required && echo asked || echo done") == "done"
