@@ -30,7 +30,9 @@ attributes:
     support: none
 options:
   unit:
-    description: The cluster's unit, as C(postgresql@15-main).
+    description:
+      - The cluster's unit, as C(postgresql@15-main); or Patroni's, as C(patroni@15-main), which stops the server
+        as it stops.
     type: str
     required: true
   version:

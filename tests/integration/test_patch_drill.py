@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import datetime
 import functools
-import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import lab
+import older_packages
 import psycopg
 import pytest
-import yaml
 from drills import both_replicas_stream_from, stop_all, writes_and_samples
-from harness import ROOT, Figures, changed_or_failed, project_env, said, tail, warnings_in
+from harness import Figures, changed_or_failed, project_env, said, tail, warnings_in
 from lab import LabInventory, on, sql
 from lab_prometheus import prometheus
 
@@ -37,52 +36,30 @@ OLDER_ON_MEMBERS = ("postgresql-15",)
 REBOOTED = "pg3"
 # The cluster (replicas, a switchover, the old primary) and one plain server patched in a batch.
 PATCHED = (*lab.MEMBERS, lab.REPO)
-ROLE_DEFAULTS = yaml.safe_load((ROOT / "roles" / "patch" / "defaults" / "main.yml").read_text())
 # The inventory-driven switchover stops the primary cleanly, waits for the target to replay its
 # shutdown checkpoint and promotes it: 11 s measured in the switchover drill. Each of the run's two
 # switchovers is one such pause; nothing else in the run may stop writes.
 SWITCHOVER_PAUSE_BOUND = 30
 
 
-def upgrades_pending(host: str) -> list[str]:
-    """The packages apt's safe upgrade would upgrade on the host."""
-    simulated = on(host, "apt-get", "--simulate", "--quiet", "upgrade", "--with-new-pkgs")
-    return [line.split()[1] for line in simulated.splitlines() if line.startswith("Inst ")]
-
-
 def make_older(env: dict[str, str], host: str) -> list[str]:
-    """Each package that is at the mirror's newest version back to the version just below it; the
-    packages changed. Never by removing another package (--no-remove): a libssl3 older than what
-    OpenSSH was built against would take SSH away. PostgreSQL is stopped first as the role stops it:
-    the package's prerm would `systemctl stop` it, which on cgroups v1 in a container can wait
+    """The host's packages of OLDER_ON_PATCHED (and on members OLDER_ON_MEMBERS) one version behind the
+    mirror (tests/older_packages.py); the pins installed. PostgreSQL is stopped first as the role stops
+    it: the package's prerm would `systemctl stop` it, which on cgroups v1 in a container can wait
     Debian's hour (lab.stop_postgresql)."""
     packages = OLDER_ON_PATCHED + (OLDER_ON_MEMBERS if host in lab.MEMBERS else ())
-    pins = []
-    for package in packages:
-        policy = on(host, "apt-cache", "policy", package)
-        installed, candidate = (line.split()[1] for line in policy.splitlines()[1:3])
-        if installed != candidate:
-            continue  # already behind the mirror
-        versions = on(host, "sh", "-c", f"apt-cache madison {package} | cut -d'|' -f2 | tr -d ' ' | sort -uV")
-        older = versions.split()[: versions.split().index(installed)]
-        if older:
-            pins.append(f"{package}={older[-1]}")
+    pins = older_packages.older_pins(lab.PREFIX + host, packages)
     if pins and host in lab.MEMBERS:
         lab.stop_postgresql(env, host)
     if pins:
-        on(host, "env", "DEBIAN_FRONTEND=noninteractive", "NEEDRESTART_SUSPEND=1",
-           "apt-get", "install", "-y", "-q", "--no-remove", "--allow-downgrades", *pins)  # fmt: skip
+        older_packages.install(lab.PREFIX + host, pins)
     if host in lab.MEMBERS:
         on(host, "systemctl", "start", lab.PG_UNIT)
     return pins
 
 
-def still_on_replaced_code(host: str) -> list[str]:
-    """The services needrestart says run replaced code, but for those the role never restarts (D-Bus)."""
-    kept = re.compile("|".join(ROLE_DEFAULTS["patch_services_not_restarted"]))
-    listed = on(host, "needrestart", "-b", "-r", "l").splitlines()
-    services = [line.split(": ", 1)[1] for line in listed if line.startswith("NEEDRESTART-SVC: ")]
-    return [service for service in services if not kept.match(service)]
+def upgrades_pending(host: str) -> list[str]:
+    return older_packages.upgrades_pending(lab.PREFIX + host)
 
 
 def started_at(host: str) -> str:
@@ -172,7 +149,7 @@ def test_the_patch_run_brings_every_host_up_to_date_with_one_switchovers_pause(
     # Every host on the mirror's versions, nothing running replaced code, the same primary as before.
     pending = {host: upgrades_pending(host) for host in sorted(lab.LAB_HOSTS)}
     assert not any(pending.values()), pending
-    stale = {host: still_on_replaced_code(host) for host in sorted(lab.LAB_HOSTS)}
+    stale = {host: older_packages.still_on_replaced_code(lab.PREFIX + host) for host in sorted(lab.LAB_HOSTS)}
     assert not any(stale.values()), f"services still on replaced code: {stale}"
     assert sql(lab.PRIMARY, "SELECT pg_is_in_recovery()") == "f"
     both_replicas_stream_from(inventory, lab.PRIMARY)

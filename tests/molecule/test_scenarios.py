@@ -6,12 +6,15 @@ Each scenario's steps share its instances (class scope); destroy runs whatever h
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import older_packages
 import patroni_cluster
 import psycopg
 import pytest
@@ -358,6 +361,69 @@ def test_pg_switchover_through_patroni_refuses_a_standby_that_is_not_synchronous
     patroni_cluster.wait_until_the_floating_address_is_on(synchronous)
     patroni_cluster.wait_until_replica_streams(old)
     figures.append(patroni_cluster.archive_checked_and_backed_up("the switchover"))
+
+
+# Rolling patching under Patroni (playbooks/patch.yml), on the cluster's members (--limit postgresql:
+# a plain server in a batch is the lab drill's case). libssl3 and openssl go one version behind the
+# mirror on every member (tests/older_packages.py): every member's server, HAProxy and Patroni then run
+# replaced code. First a gate: with one etcd member stopped, the run stops before any host changes.
+# Then the run under counted writes: each replica's Patroni (and with it its server) stopped around
+# its upgrade, a switchover to the synchronous standby, the old leader patched, and a switch back
+# when Patroni allows it (said otherwise). A synchronous standby's stop holds commits until the
+# leader's next HA loop names another (loop_wait): shorter than a switchover's worst case, the bound.
+OLDER_ON_MEMBERS = ("libssl3", "openssl")
+
+
+@PATRONI
+def test_patch_yml_refuses_an_unhealthy_etcd_then_patches_every_member_through_one_switchover_losing_nothing(
+    converged: str, figures: Figures, tmp_path: Path
+) -> None:
+    inventory = ScenarioInventory(tmp_path, ROOT / "molecule" / "patroni" / "molecule.yml")
+    members = patroni_cluster.MEMBERS
+    roles = patroni_cluster.wait_until_roles({"leader", "sync_standby", "replica"})
+    with ThreadPoolExecutor(len(members)) as pool:
+        list(pool.map(functools.partial(older_packages.one_version_behind, packages=OLDER_ON_MEMBERS), members))
+    pending = {member: older_packages.upgrades_pending(member) for member in members}
+    assert all(pending.values()), f"the Debian mirror offers one version of {OLDER_ON_MEMBERS}: {pending}"
+
+    stopped = next(name for name, role in roles.items() if role == "replica")
+    on(stopped, "systemctl", "stop", "etcd")
+    try:
+        rc, out = inventory.playbook("patch", "--limit", "postgresql")
+    finally:
+        on(stopped, "systemctl", "start", "etcd")
+    assert rc != 0
+    assert f"Nothing was changed. etcd on {stopped} is not healthy in its cluster" in said(out), tail(out)
+    assert changed_or_failed(out) == {stopped: 0}, tail(out)
+    assert all(older_packages.upgrades_pending(member) for member in members), "a member was patched"
+
+    old = patroni_cluster.current_leader()
+    writer, sampler = counted_writes_on_patroni()
+    started = time.monotonic()
+    try:
+        rc, out = inventory.playbook("patch", "--limit", "postgresql")
+        took = time.monotonic() - started
+        time.sleep(3)
+    finally:
+        writer.stop()
+        sampler.stop()
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    new = patroni_cluster.current_leader()
+    what = f"patroni: patch.yml on the {len(members)} members, leader {old} then {new}"
+    figures.append(f"{summary(writer, sampler, patroni_cluster.drill_rows(new), what)}; playbook {took:.0f} s")
+    pause = writer.longest_gap()
+    assert pause < SWITCHOVER_BOUND, (
+        f"writes paused {pause:.1f} s in a patch run\n{patroni_cluster.what_patroni_did(time.monotonic() - started)}"
+    )
+    assert new == old or f"{new} keeps leading cluster main" in said(out), tail(out)
+    pending = {member: older_packages.upgrades_pending(member) for member in members}
+    assert not any(pending.values()), pending
+    stale = {member: older_packages.still_on_replaced_code(member) for member in members}
+    assert not any(stale.values()), f"services still on replaced code: {stale}"
+    for member in members:
+        if member != new:
+            patroni_cluster.wait_until_replica_streams(member)
 
 
 # Patroni demotes a leader that cannot renew its lock (after loop_wait + retry_timeout, 10 + 10 s)
