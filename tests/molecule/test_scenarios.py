@@ -278,6 +278,25 @@ def counted_writes_on_patroni() -> tuple[Writer, PrimarySampler]:
     return writer, sampler
 
 
+def played_under_counted_writes(
+    inventory: ScenarioInventory, name: str, *args: str
+) -> tuple[str, float, Writer, PrimarySampler]:
+    """A playbook that must succeed with no warning, run under counted writes (which stop 3 s after it,
+    for its last commits to land): its output, its seconds, the writer and the sampler."""
+    writer, sampler = counted_writes_on_patroni()
+    started = time.monotonic()
+    try:
+        rc, out = inventory.playbook(name, *args)
+        took = time.monotonic() - started
+        time.sleep(3)
+    finally:
+        writer.stop()
+        sampler.stop()
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    return out, took, writer, sampler
+
+
 @PATRONI
 def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses_nothing(
     converged: str, figures: Figures
@@ -338,17 +357,10 @@ def test_pg_switchover_through_patroni_refuses_a_standby_that_is_not_synchronous
     assert f"only {synchronous} holds every committed transaction" in said(out), tail(out)
     assert patroni_cluster.leader() == old
 
-    writer, sampler = counted_writes_on_patroni()
     started = time.monotonic()
-    try:
-        rc, out = inventory.playbook("pg_switchover", "-e", f"pg_switchover_target={synchronous}")
-        took = time.monotonic() - started
-        time.sleep(3)
-    finally:
-        writer.stop()
-        sampler.stop()
-    assert rc == 0, tail(out)
-    assert warnings_in(out) == []
+    out, took, writer, sampler = played_under_counted_writes(
+        inventory, "pg_switchover", "-e", f"pg_switchover_target={synchronous}"
+    )
     assert f"Switchover done: {synchronous} leads cluster main" in said(out), tail(out)
     assert patroni_cluster.leader() == synchronous
     present = patroni_cluster.drill_rows(synchronous)
@@ -398,17 +410,8 @@ def test_patch_yml_refuses_an_unhealthy_etcd_then_patches_every_member_through_o
     assert all(older_packages.upgrades_pending(member) for member in members), "a member was patched"
 
     old = patroni_cluster.current_leader()
-    writer, sampler = counted_writes_on_patroni()
     started = time.monotonic()
-    try:
-        rc, out = inventory.playbook("patch", "--limit", "postgresql")
-        took = time.monotonic() - started
-        time.sleep(3)
-    finally:
-        writer.stop()
-        sampler.stop()
-    assert rc == 0, tail(out)
-    assert warnings_in(out) == []
+    out, took, writer, sampler = played_under_counted_writes(inventory, "patch", "--limit", "postgresql")
     new = patroni_cluster.current_leader()
     what = f"patroni: patch.yml on the {len(members)} members, leader {old} then {new}"
     figures.append(f"{summary(writer, sampler, patroni_cluster.drill_rows(new), what)}; playbook {took:.0f} s")
@@ -636,16 +639,9 @@ def test_pg_add_replica_keeps_etcd_on_three_hosts_and_patroni_clones_a_fourth_me
     for member in patroni_cluster.MEMBERS:
         inventory.put(member, "patroni_dcs")
     inventory.set_group_vars("postgresql", groundwork_pg_dcs_group="patroni_dcs")
-    writer, sampler = counted_writes_on_patroni()
-    started = time.monotonic()
-    try:
-        rc, out = inventory.playbook("pg_add_replica", "-e", f"pg_add_replica_host={SPARE}")
-        took = time.monotonic() - started
-    finally:
-        writer.stop()
-        sampler.stop()
-    assert rc == 0, tail(out)
-    assert warnings_in(out) == []
+    out, took, writer, sampler = played_under_counted_writes(
+        inventory, "pg_add_replica", "-e", f"pg_add_replica_host={SPARE}"
+    )
     leader = patroni_cluster.current_leader()
     present = patroni_cluster.drill_rows(leader)
     figures.append(f"{summary(writer, sampler, present, f'patroni: pg_add_replica {SPARE}')}; playbook {took:.0f} s")
