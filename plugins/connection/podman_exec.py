@@ -135,6 +135,11 @@ class Connection(PodmanConnection):
                 f"Failed to copy {in_path} to {out_path} in container {self._container_id}: {to_native(stderr)}"
             )
 
+    def reset(self) -> None:
+        # meta: reset_connection (after a restart, say). No session outlives a task here: each runs its own
+        # exec. What is kept is the container's init as last described; forgotten, the next task asks podman.
+        (_INIT_CACHE / self._container_id.replace("/", "_")).unlink(missing_ok=True)
+
     def _run_inside(self, command: list[str], in_data: bytes | None) -> tuple[int, bytes, bytes]:
         enter = self.get_option("enter")
         # Another user goes through podman: its HOME, limits and groups are podman's to set.

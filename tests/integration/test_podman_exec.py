@@ -66,3 +66,20 @@ def test_a_restarted_container_is_entered_anew_and_a_stopped_one_is_unreachable(
         assert f"container {CONTAINER} is not running" in out, tail(out)
     finally:
         podman("start", CONTAINER)
+
+
+def test_a_reset_connection_forgets_the_container_quietly_and_the_next_task_enters_it(container, tmp_path):
+    # The patch role resets the connection after restarts; the base plugin's reset only warns.
+    playbook = tmp_path / "reset.yml"
+    playbook.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - ansible.builtin.command: 'true'\n"
+        "    - ansible.builtin.meta: reset_connection\n"
+        "    - ansible.builtin.command: hostname\n"
+    )
+    done = run([
+        "ansible-playbook", "-i", f"{CONTAINER},", "-c", "groundwork.infra.podman_exec",
+        "-e", "ansible_python_interpreter=/usr/bin/python3", str(playbook),
+    ], timeout=120)  # fmt: skip
+    assert done.returncode == 0, tail(done.stdout + done.stderr)
+    assert "WARNING" not in done.stdout + done.stderr, tail(done.stdout + done.stderr)
