@@ -59,14 +59,15 @@ def tcp_from(source, target, port: int) -> str:
 
 def aide_check(host) -> tuple[int, str]:
     """The daily check run now, as its timer runs it: exit code and the report it left in the journal."""
+    cursor = host.check_output("journalctl --show-cursor --lines 0 --quiet").removeprefix("-- cursor: ").strip()
     result = host.run("systemctl start groundwork-aide-check.service")
-    invocation = host.check_output("systemctl show --property InvocationID --value groundwork-aide-check.service")
     # journald reads the service's output asynchronously: the unit can have ended before the report is
-    # in the journal (seen once on Debian 13 under load: rc 1, nothing read). AIDE ends every report
-    # with its end timestamp; wait a bounded while for it.
-    deadline = time.monotonic() + 30
+    # in the journal. Read by AIDE's identifier after a cursor taken before the start, not by the unit's
+    # invocation id: twice on Debian 13 under load nothing was found by that id within 30 s (rc 1, the
+    # report missing). AIDE ends every report with its end timestamp.
+    deadline = time.monotonic() + 60
     while True:
-        report = host.check_output(f"journalctl --output cat _SYSTEMD_INVOCATION_ID={invocation}")
+        report = host.check_output(f"journalctl --after-cursor '{cursor}' --output cat SYSLOG_IDENTIFIER=aide")
         if "End timestamp" in report or time.monotonic() > deadline:
             return result.rc, report
         time.sleep(1)
