@@ -25,6 +25,9 @@ class Writer(threading.Thread):
     acknowledged: list[int] = field(default_factory=list)
     in_doubt: set[int] = field(default_factory=set)
     commit_times: list[float] = field(default_factory=list)
+    # (time.monotonic(), the error's first line): what a pause was made of - a connection that broke, or
+    # none at all when commits waited (on a synchronous standby) on a connection that stayed.
+    errors: list[tuple[float, str]] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
     pause: float = 0.005
 
@@ -44,9 +47,10 @@ class Writer(threading.Thread):
                 self.acknowledged.append(number)
                 self.commit_times.append(time.monotonic())
                 time.sleep(self.pause)
-            except psycopg.Error:
+            except psycopg.Error as error:
                 if sent:
                     self.in_doubt.add(number)
+                self.errors.append((time.monotonic(), (str(error).strip() or type(error).__name__).splitlines()[0]))
                 connection = None
                 time.sleep(0.05)
         if connection is not None:
@@ -60,6 +64,11 @@ class Writer(threading.Thread):
         """Seconds of the longest stretch without a commit: the write unavailability."""
         first, last = self.longest_gap_span()
         return last - first
+
+    def errors_in_longest_gap(self) -> list[str]:
+        """The distinct errors the writer met during its longest stretch without a commit, in order."""
+        first, last = self.longest_gap_span()
+        return list(dict.fromkeys(message for at, message in self.errors if first <= at <= last))
 
     def longest_gap_span(self) -> tuple[float, float]:
         """The last commit before the longest stretch without one and the first after it (time.monotonic())."""

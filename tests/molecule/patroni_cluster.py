@@ -186,6 +186,17 @@ def patroni_journal(host: str, lines: int = 60, seconds: float | None = None) ->
     return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager {window}").stdout
 
 
+def what_keepalived_did(seconds: float, hosts: tuple[str, ...] = MEMBERS) -> str:
+    """The hosts' keepalived journals over the last `seconds`: who held the floating address when, for
+    the message of a drill whose clients paused while a leader took writes."""
+    since = f"--since -{int(seconds) + 1}s"
+    return "\n".join(
+        f"{host}'s keepalived:\n"
+        + inside(host, "sh", "-c", f"journalctl -u keepalived --no-pager -o short-precise {since}").stdout
+        for host in hosts
+    )
+
+
 def what_patroni_did(seconds: float) -> str:
     """Every member's Patroni journal over the last `seconds`, its idle loops left out: for the message
     of a drill that took longer than Patroni's timings say it should, which member waited on what."""

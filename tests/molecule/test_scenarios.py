@@ -622,8 +622,15 @@ def test_pg_add_replica_keeps_etcd_on_three_hosts_and_patroni_clones_a_fourth_me
     leader = patroni_cluster.current_leader()
     present = patroni_cluster.drill_rows(leader)
     figures.append(f"{summary(writer, sampler, present, f'patroni: pg_add_replica {SPARE}')}; playbook {took:.0f} s")
-    # The members reload pg_hba.conf and HAProxy; nothing of that stops a client.
-    assert writer.longest_gap() < 3, f"writes paused {writer.longest_gap():.1f} s while a member was added"
+    # The members reload pg_hba.conf and HAProxy; nothing of that stops a client. Under a loaded CI
+    # machine once 7.6 s with the leader taking writes throughout: the message says what the writer met
+    # and what keepalived and Patroni did, to tell a broken route from commits held by a standby.
+    assert writer.longest_gap() < 3, (
+        f"writes paused {writer.longest_gap():.1f} s while a member was added; "
+        f"the writer's errors in the pause: {writer.errors_in_longest_gap() or 'none'}\n"
+        + patroni_cluster.what_keepalived_did(took + 5, (*patroni_cluster.MEMBERS, SPARE))
+        + patroni_cluster.what_patroni_did(took + 5)
+    )
 
     # A member Patroni runs, on the leader's timeline, holding all the leader wrote.
     patroni_cluster.wait_until_replica_streams(SPARE, timeout=60)
