@@ -23,7 +23,7 @@ REPORTS = ("lynis-report.dat", "lynis.log", "lynis.txt", "openscap-report.html",
 INSTALL_TASKS = {
     "groundwork.infra.audit : Install the scanners from the host's release",
     "groundwork.infra.audit : Make the directory SCAP Security Guide is unpacked in",
-    "groundwork.infra.audit : Download SCAP Security Guide's package",
+    "groundwork.infra.audit : Unpack the datastream for this release",
 }
 
 
