@@ -62,8 +62,8 @@ openscap:
     profile: {description: The profile evaluated (SCAP Security Guide's short id)., type: str, sample: standard}
     score: {description: OpenSCAP's default score., type: float}
     counts: {description: How many rules gave each result., type: dict, sample: {pass: 61, fail: 4, notapplicable: 88}}
-    evaluated: {description: The rules that passed, failed, erred or were unknown., type: int}
-    pass_percent: {description: The passed share of the evaluated rules, in percent., type: float}
+    evaluated: {description: "The rules that passed, failed, erred or were unknown.", type: int}
+    pass_percent: {description: "The passed share of the evaluated rules, in percent.", type: float}
     failed_rules:
       description: The rules that failed or erred (SCAP Security Guide's short ids), sorted.
       type: list
