@@ -167,8 +167,6 @@ LAB_MODULES = (
     "tests/integration/test_lab_cluster.py",
     "tests/integration/test_lab_monitoring.py",
     "tests/integration/test_lab_logging.py",
-    # Read-only on the hosts: the scanners it installs are removed again.
-    "tests/integration/test_lab_audit.py",
     # The drills, in the order the cluster goes through them (tests/integration/drills.py).
     "tests/integration/test_switchover_drill.py",
     "tests/integration/test_failover_drill.py",
