@@ -175,6 +175,38 @@ CASES = [
     # node_time_seconds sampled every 15 s from time 0: in step, or 5 s ahead.
     Case("ClockSkew", "in step", [node("node_time_seconds", PG2, "0+15x80")], "15m"),
     Case("ClockSkew", "5 seconds ahead", [node("node_time_seconds", PG2, "5+15x80")], "15m", [fired("node", PG2)]),
+    Case("AuditScoreDropped", "a first audit", [node("groundwork_audit_lynis_hardening_index", PG2, "83x40")], "5m"),
+    Case(
+        "AuditScoreDropped",
+        "the same score again",
+        [
+            node("groundwork_audit_lynis_hardening_index", PG2, "85x40"),
+            node("groundwork_audit_lynis_hardening_index_previous", PG2, "85x40"),
+        ],
+        "5m",
+    ),
+    Case(
+        "AuditScoreDropped",
+        "Lynis's index dropped",
+        [
+            node("groundwork_audit_lynis_hardening_index", PG2, "85x10 82x30"),
+            node("groundwork_audit_lynis_hardening_index_previous", PG2, "84x10 85x30"),
+        ],
+        "5m",
+        [fired("node", PG2)],
+    ),
+    Case(
+        "AuditScoreDropped",
+        "a profile's pass rate dropped, another's rose",
+        [
+            node("groundwork_audit_openscap_pass_percent", PG2, "90x40", profile="standard"),
+            node("groundwork_audit_openscap_pass_percent_previous", PG2, "92x40", profile="standard"),
+            node("groundwork_audit_openscap_pass_percent", PG2, "80x40", profile="anssi_bp28_intermediary"),
+            node("groundwork_audit_openscap_pass_percent_previous", PG2, "70x40", profile="anssi_bp28_intermediary"),
+        ],
+        "5m",
+        [fired("node", PG2, profile="standard")],
+    ),
     Case(
         "CertificateExpiresSoon",
         "a year left",
