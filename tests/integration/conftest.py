@@ -1,19 +1,23 @@
 """The suite's lab, brought up once and converged once for every module that uses it.
 
 tests/conftest.py gives the lab's modules (LAB_MODULES there) to one worker, site first, then the
-cluster's, monitoring's and logging's checks, then the drills (test_*_drill*.py), which change the cluster.
+cluster's, monitoring's and logging's checks (the audit running beside those two), the audit's, then
+the drills (test_*_drill*.py), which change the cluster.
 test_lab_refusals.py has a lab of its own, which nothing converges, and may run on the other worker.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from harness import ROOT, run, tail
-from lab import EMPTY_PREFIX, INVENTORY, PAUSED, PREFIX, LabInventory, environment
+from lab import EMPTY_PREFIX, INVENTORY, LAB_HOSTS, PAUSED, PREFIX, LabInventory, environment, packages, playbook
+from lab_audit import AUDIT_PROFILE, AuditRun
 
 
 def brought_up(prefix: str, facts: Path) -> Iterator[dict[str, str]]:
@@ -65,6 +69,31 @@ def inventory(converged_lab: dict[str, str]) -> LabInventory:
     drill = LabInventory(converged_lab)
     drill.write(primary="pg1")
     return drill
+
+
+@pytest.fixture(scope="session")
+def audit_under_way(
+    converged_lab: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Future[AuditRun]]:
+    """audit.yml on every lab host, started by the first module that asks (monitoring's) and left to run
+    beside it and logging's, which mostly wait for alerts and records: the scanners' minutes cost the
+    lab's sequence nothing of their own. test_lab_audit.py reads the result. The audit only installs
+    and removes its scanners (audit_remove_scanners) and reads; a Lynis threshold no host meets (100)
+    makes it name every host as under it."""
+    reports = tmp_path_factory.mktemp("audit-reports")
+
+    def audit() -> AuditRun:
+        before = {host: packages(host) for host in LAB_HOSTS}
+        started = time.monotonic()
+        rc, out = playbook(
+            converged_lab, "groundwork.infra.audit",
+            "-e", f"audit_reports_dir={reports}", "-e", f"audit_openscap_profile={AUDIT_PROFILE}",
+            "-e", "audit_min_lynis_index=100", "-e", "audit_remove_scanners=true",
+        )  # fmt: skip
+        return AuditRun(rc, out, reports, before, time.monotonic() - started)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit") as background:
+        yield background.submit(audit)  # leaving the block waits for it: the lab stays until it ends
 
 
 FAILED_DRILL = pytest.StashKey[str]()

@@ -110,6 +110,11 @@ class LabInventory:
         return result.returncode, plays[0]["tasks"][0]["hosts"][host]
 
 
+def packages(host: str) -> set[str]:
+    """A lab host's packages: name=version and dpkg's status, one entry each."""
+    return set(on(host, "dpkg-query", "--show", "--showformat=${Package}=${Version} ${db:Status-Abbrev}\n").split("\n"))
+
+
 def on(host: str, *command: str, user: str = "root") -> str:
     """stdout of a command on a lab host (fails the test when it fails)."""
     return harness.on(PREFIX + host, *command, user=user)

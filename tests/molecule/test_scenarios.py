@@ -298,6 +298,38 @@ def played_under_counted_writes(
     return out, took, writer, sampler
 
 
+# A loaded host answers slowly: Patroni's REST API on the leader says nothing for 5 s while the leader
+# kept taking writes. keepalived and HAProxy ask it every second; a leader whose answers are late is
+# still the leader (its lock lasts Patroni's ttl, 30 s), and taking the floating address or the clients'
+# sessions from it stops every client for nothing (in CI, 14.6 s while pg_add_replica loaded the host).
+API_SILENCE = 5
+
+
+@PATRONI
+def test_a_leader_whose_patroni_answers_late_keeps_the_floating_address_and_its_clients(converged: str) -> None:
+    leader = patroni_cluster.current_leader()
+    patroni = on(leader, "systemctl", "show", "--property=MainPID", "--value", "patroni@15-main")
+    writer, sampler = counted_writes_on_patroni()
+    silenced_at = time.monotonic()
+    try:
+        on(leader, "kill", "-STOP", patroni)
+        time.sleep(API_SILENCE)
+    finally:
+        on(leader, "kill", "-CONT", patroni)
+        time.sleep(5)
+        writer.stop()
+        sampler.stop()
+    took = time.monotonic() - silenced_at
+    assert writer.longest_gap() < 2, (
+        f"writes paused {writer.longest_gap():.1f} s while {leader}'s Patroni answered nothing for {API_SILENCE} s; "
+        f"the writer's errors in the pause: {writer.errors_in_longest_gap() or 'none'}\n"
+        + patroni_cluster.what_keepalived_did(took + 5)
+    )
+    assert not writer.in_doubt
+    assert patroni_cluster.leader() == leader
+    assert patroni_cluster.floating_address_holders() == [leader]
+
+
 @PATRONI
 def test_killing_the_primarys_container_promotes_a_synchronous_standby_and_loses_nothing(
     converged: str, figures: Figures

@@ -1,0 +1,119 @@
+"""The security audit (playbooks/audit.yml) on the converged lab. The run itself went on beside the
+monitoring and logging modules (conftest.py's audit_under_way): it scanned every host with Lynis and
+OpenSCAP, fetched each host's reports to one dated folder beside one summary, exported the figures for
+the node exporter, failed the hosts under a threshold by name, and removed its scanners again. Check
+mode, after it, says what it would install and scans nothing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+from harness import Figures, changed_tasks, recap, said, tail, wait_for, warnings_in
+from lab import LAB_HOSTS, on, packages, playbook
+from lab_audit import AUDIT_PROFILE, AuditRun
+from lab_prometheus import query
+
+pytestmark = [pytest.mark.usefixtures("converged_lab"), pytest.mark.in_sequence]
+
+REPORTS = ("lynis-report.dat", "lynis.log", "lynis.txt", "openscap-report.html", "openscap-results.xml.gz")
+INSTALL_TASKS = {
+    "Install the scanners from the host's release",
+    "Make the directory SCAP Security Guide is unpacked in",
+    "Unpack the datastream for this release",
+}
+SCRAPE_WAIT = 90  # the node exporter's textfile is read at each scrape (every 15 s), then Prometheus stores it
+
+
+@pytest.fixture(scope="module")
+def audited(audit_under_way: Future[AuditRun]) -> AuditRun:
+    return audit_under_way.result(timeout=1800)
+
+
+def test_every_host_is_named_under_a_threshold_it_does_not_meet(audited: AuditRun) -> None:
+    assert audited.rc != 0, tail(audited.out)
+    assert warnings_in(audited.out) == []
+    for host in LAB_HOSTS:
+        assert re.search(rf"{host}: Lynis hardening index \d+ is below 100", said(audited.out)), tail(audited.out)
+    assert {host for host, counts in recap(audited.out).items() if counts["failed"]} == LAB_HOSTS
+
+
+def test_each_hosts_reports_and_one_summary_land_in_the_runs_folder(audited: AuditRun, figures: Figures) -> None:
+    (run,) = audited.reports.iterdir()
+    assert re.fullmatch(r"\d{8}T\d{6}Z", run.name), run.name
+    for host in LAB_HOSTS:
+        for name in REPORTS:
+            assert (run / host / name).stat().st_size > 0, (host, name)
+        results = gzip.decompress((run / host / "openscap-results.xml.gz").read_bytes())
+        assert b"<TestResult" in results
+        assert f"content_profile_{AUDIT_PROFILE}".encode() in results
+        assert "<html" in (run / host / "openscap-report.html").read_text(errors="replace")[:2000].lower()
+    summary = json.loads((run / "summary.json").read_text())
+    assert {entry["host"] for entry in summary} == LAB_HOSTS
+    table = (run / "summary.txt").read_text().splitlines()
+    assert table[0].split()[:3] == ["host", "lynis", "profile"]
+    assert sorted(line.split()[0] for line in table[1:]) == sorted(LAB_HOSTS)
+    assert all(line in audited.out for line in table), tail(audited.out)  # printed as written
+    for entry in sorted(summary, key=lambda entry: entry["host"]):
+        scap = entry["openscap"]
+        figures.append(
+            f"audit: {entry['host']}: Lynis {entry['lynis']['hardening_index']}, {scap['profile']} "
+            f"{scap['counts'].get('pass', 0)} passed / {scap['evaluated']} evaluated "
+            f"({scap['counts'].get('notapplicable', 0)} not applicable), "
+            f"failed: {' '.join(scap['failed_rules']) or '-'}"
+        )
+    figures.append(
+        f"audit: audit.yml on {len(LAB_HOSTS)} hosts (install, scan, fetch, remove) {audited.took:.0f} s, "
+        "beside the monitoring and logging checks"
+    )
+
+
+def test_the_figures_reach_prometheus_through_the_node_exporter(audited: AuditRun) -> None:
+    (run,) = audited.reports.iterdir()
+    summary = {entry["host"]: entry for entry in json.loads((run / "summary.json").read_text())}
+    for host in LAB_HOSTS:
+        text = on(host, "cat", "/var/lib/prometheus/node-exporter/groundwork_audit.prom")
+        index = summary[host]["lynis"]["hardening_index"]
+        assert f"groundwork_audit_lynis_hardening_index {index}\n" in text, text
+        assert f'groundwork_audit_openscap_pass_percent{{profile="{AUDIT_PROFILE}"}}' in text, text
+
+    def scraped() -> dict[str, float]:
+        series = query("groundwork_audit_lynis_hardening_index")
+        found = {result["metric"]["host"]: float(result["value"][1]) for result in series}
+        return found if set(found) == LAB_HOSTS else {}
+
+    indexes = wait_for("every host's Lynis index in Prometheus", scraped, SCRAPE_WAIT, 5)
+    assert indexes == {host: summary[host]["lynis"]["hardening_index"] for host in LAB_HOSTS}
+    assert {r["metric"]["host"] for r in query("groundwork_audit_openscap_pass_percent")} == LAB_HOSTS
+
+
+def test_the_hosts_end_with_the_packages_they_began_with(audited: AuditRun) -> None:
+    after = {host: packages(host) for host in LAB_HOSTS}
+    changed = {
+        host: sorted(audited.before[host] ^ after[host]) for host in LAB_HOSTS if audited.before[host] != after[host]
+    }
+    assert not changed, changed
+    for host in LAB_HOSTS:
+        assert on(host, "sh", "-c", "ls /var/lib/groundwork-audit /tmp | grep -c groundwork-audit || true") == "0"
+
+
+def test_check_mode_says_what_it_would_install_and_scans_nothing(audited: AuditRun, lab_env, tmp_path: Path) -> None:
+    # After the run: its scanners are gone again, so check mode finds them to install anew.
+    rc, out = playbook(lab_env, "groundwork.infra.audit", "--check", "-e", f"audit_reports_dir={tmp_path}")
+    assert rc == 0, tail(out)
+    assert warnings_in(out) == []
+    predicted = changed_tasks(out)
+    assert set(predicted) == LAB_HOSTS, tail(out)
+    for host, tasks in predicted.items():
+        assert tasks == INSTALL_TASKS, (host, tasks)
+    assert not list(tmp_path.iterdir()), "check mode fetched reports"
+    installed = {
+        host: [entry for entry in packages(host) if re.match(r"(lynis|openscap-scanner)=\S+ ii", entry)]
+        for host in LAB_HOSTS
+    }
+    assert not any(installed.values()), installed
