@@ -90,7 +90,8 @@ def audit_under_way(
             "-e", f"audit_reports_dir={reports}", "-e", f"audit_openscap_profile={AUDIT_PROFILE}",
             "-e", "audit_min_lynis_index=100", "-e", "audit_remove_scanners=true",
         )  # fmt: skip
-        return AuditRun(rc, out, reports, before, time.monotonic() - started)
+        took = time.monotonic() - started
+        return AuditRun(rc, out, reports, before, {host: packages(host) for host in LAB_HOSTS}, took)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit") as background:
         yield background.submit(audit)  # leaving the block waits for it: the lab stays until it ends

@@ -8,12 +8,14 @@ from pathlib import Path
 
 @dataclass
 class AuditRun:
-    """audit.yml's run on every lab host: exit code, output, reports folder, each host's packages before it, seconds."""
+    """audit.yml's run on every lab host: exit code, output, reports folder, each host's packages just before
+    and just after it (other modules install theirs later), seconds."""
 
     rc: int
     out: str
     reports: Path
     before: dict[str, set[str]]
+    after: dict[str, set[str]]
     took: float
 
 

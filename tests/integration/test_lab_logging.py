@@ -129,9 +129,11 @@ def _markers(host: str, tag: str) -> list[int]:
     ]
 
 
-def test_nothing_is_lost_while_the_collector_is_dead_for_a_minute():
+def test_nothing_is_lost_while_the_collector_is_dead_for_a_minute(audit_under_way):
     """Markers keep being logged on every other host while mon1 is killed (not shut down) and
     stays down a minute; after it boots, each host's markers all arrive, duplicates counted."""
+    # mon1 is audited beside this module (conftest.py's audit_under_way): it is killed once that is done.
+    audit_under_way.exception(timeout=1800)
     tag = f"drill{uuid.uuid4().hex[:8]}"
     count = 200  # one every 0.5 s: 100 s of markers, the outage in the middle
     loop = f"i=0; while [ $i -lt {count} ]; do i=$((i+1)); logger --tag {tag} {tag}-$i; sleep 0.5; done"

@@ -299,9 +299,10 @@ def played_under_counted_writes(
 
 
 # A loaded host answers slowly: Patroni's REST API on the leader says nothing for 5 s while the leader
-# kept taking writes. keepalived and HAProxy ask it every second; a leader whose answers are late is
-# still the leader (its lock lasts Patroni's ttl, 30 s), and taking the floating address or the clients'
-# sessions from it stops every client for nothing (in CI, 14.6 s while pg_add_replica loaded the host).
+# keeps taking writes, and keepalived is reloaded meanwhile (as pg_add_replica's members reload theirs).
+# keepalived and HAProxy ask Patroni every second; a leader whose answers are late is still the leader
+# (its lock lasts Patroni's ttl, 30 s), and taking the floating address or the clients' sessions from it
+# stops every client for nothing (in CI, 14.6 s while pg_add_replica loaded the host).
 API_SILENCE = 5
 
 
@@ -313,7 +314,9 @@ def test_a_leader_whose_patroni_answers_late_keeps_the_floating_address_and_its_
     silenced_at = time.monotonic()
     try:
         on(leader, "kill", "-STOP", patroni)
-        time.sleep(API_SILENCE)
+        time.sleep(API_SILENCE / 2)  # a check is under way, waiting for the answer
+        on(leader, "systemctl", "reload", "keepalived")
+        time.sleep(API_SILENCE / 2)
     finally:
         on(leader, "kill", "-CONT", patroni)
         time.sleep(5)
