@@ -167,7 +167,7 @@ LAB_MODULES = (
     "tests/integration/test_lab_cluster.py",
     "tests/integration/test_lab_monitoring.py",
     "tests/integration/test_lab_logging.py",
-    # The audit ran beside the two modules above (integration/conftest.py's audit_under_way); read here.
+    # The audit ran beside monitoring's module (integration/conftest.py's audit_under_way); read here.
     "tests/integration/test_lab_audit.py",
     # The drills, in the order the cluster goes through them (tests/integration/drills.py).
     "tests/integration/test_switchover_drill.py",

@@ -1,7 +1,7 @@
 """The suite's lab, brought up once and converged once for every module that uses it.
 
 tests/conftest.py gives the lab's modules (LAB_MODULES there) to one worker, site first, then the
-cluster's, monitoring's and logging's checks (the audit running beside those two), the audit's, then
+cluster's, monitoring's (the audit running beside them) and logging's checks, the audit's, then
 the drills (test_*_drill*.py), which change the cluster.
 test_lab_refusals.py has a lab of its own, which nothing converges, and may run on the other worker.
 """
@@ -76,8 +76,8 @@ def audit_under_way(
     converged_lab: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Future[AuditRun]]:
     """audit.yml on every lab host, started by the first module that asks (monitoring's) and left to run
-    beside it and logging's, which mostly wait for alerts and records: the scanners' minutes cost the
-    lab's sequence nothing of their own. test_lab_audit.py reads the result. The audit only installs
+    beside it, which mostly waits for alerts: the scanners' minutes cost the lab's sequence little of their
+    own. Logging's module waits for its end; test_lab_audit.py reads the result. The audit only installs
     and removes its scanners (audit_remove_scanners) and reads; a Lynis threshold no host meets (100)
     makes it name every host as under it."""
     reports = tmp_path_factory.mktemp("audit-reports")

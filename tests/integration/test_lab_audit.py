@@ -1,5 +1,5 @@
 """The security audit (playbooks/audit.yml) on the converged lab. The run itself went on beside the
-monitoring and logging modules (conftest.py's audit_under_way): it scanned every host with Lynis and
+monitoring module (conftest.py's audit_under_way): it scanned every host with Lynis and
 OpenSCAP, fetched each host's reports to one dated folder beside one summary, exported the figures for
 the node exporter, failed the hosts under a threshold by name, and removed its scanners again. Check
 mode, after it, says what it would install and scans nothing.
@@ -70,7 +70,7 @@ def test_each_hosts_reports_and_one_summary_land_in_the_runs_folder(audited: Aud
         )
     figures.append(
         f"audit: audit.yml on {len(LAB_HOSTS)} hosts (install, scan, fetch, remove) {audited.took:.0f} s, "
-        "beside the monitoring and logging checks"
+        "beside the monitoring checks"
     )
 
 

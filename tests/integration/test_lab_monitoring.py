@@ -44,7 +44,7 @@ EVERY_MINUTE = (
 FAULTS = ("PostgreSQLReplicaMissing", "ReplicationSlotRetainsWal", "BackupFullTooOld")
 RERUN_METRICS = f"systemctl daemon-reload && systemctl start {METRICS_UNIT}"
 
-# The audit (conftest.py's audit_under_way) starts with this module and runs beside it and logging's.
+# The audit (conftest.py's audit_under_way) starts with this module and runs beside it.
 pytestmark = pytest.mark.usefixtures("converged_lab", "audit_under_way")
 
 
