@@ -14,6 +14,7 @@ import urllib.request
 
 import psycopg
 import yaml
+from counted_writes import Writer
 from harness import ROOT, holds_address, inside, on, wait_for
 
 SCENARIO = ROOT / "molecule" / "patroni" / "molecule.yml"
@@ -179,21 +180,31 @@ def archive_checked_and_backed_up(after: str) -> str:
     )
 
 
-def patroni_journal(host: str, lines: int = 60, seconds: float | None = None) -> str:
-    """The end of a member's Patroni journal, for a failure's message: its last `lines`, or with
+def journal(host: str, unit: str, lines: int = 60, seconds: float | None = None) -> str:
+    """The end of a unit's journal on a host, for a failure's message: its last `lines`, or with
     `seconds` everything it wrote in the last so many seconds, to the microsecond."""
     window = f"-o short-precise --since -{int(seconds) + 1}s" if seconds else f"-n {lines}"
-    return inside(host, "sh", "-c", f"journalctl -u 'patroni@*' --no-pager {window}").stdout
+    return inside(host, "sh", "-c", f"journalctl -u '{unit}' --no-pager {window}").stdout
+
+
+def patroni_journal(host: str, lines: int = 60, seconds: float | None = None) -> str:
+    """The end of a member's Patroni journal (see `journal`)."""
+    return journal(host, "patroni@*", lines, seconds)
 
 
 def what_keepalived_did(seconds: float, hosts: tuple[str, ...] = MEMBERS) -> str:
     """The hosts' keepalived journals over the last `seconds`: who held the floating address when, for
     the message of a drill whose clients paused while a leader took writes."""
-    since = f"--since -{int(seconds) + 1}s"
-    return "\n".join(
-        f"{host}'s keepalived:\n"
-        + inside(host, "sh", "-c", f"journalctl -u keepalived --no-pager -o short-precise {since}").stdout
-        for host in hosts
+    return "\n".join(f"{host}'s keepalived:\n" + journal(host, "keepalived", seconds=seconds) for host in hosts)
+
+
+def why_writes_paused(writer: Writer, what: str, seconds: float, hosts: tuple[str, ...] = MEMBERS) -> str:
+    """A failure's message for a pause in counted writes: how long, what the writer met in it, and what
+    keepalived did meanwhile, to tell a broken route from commits held by a standby."""
+    return (
+        f"writes paused {writer.longest_gap():.1f} s while {what}; "
+        f"the writer's errors in the pause: {writer.errors_in_longest_gap() or 'none'}\n"
+        + what_keepalived_did(seconds, hosts)
     )
 
 
