@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build the lab's image from the base image (scripts/build-image.sh): the lab's hosts are cloud
 # instances, and a Debian cloud image is the official one plus sshd, whose host keys each instance
-# makes on its first boot (cloud-init there, a oneshot unit here), and still no package lists.
+# makes on its first boot (cloud-init there, a oneshot unit here), plus a kernel's packages, and still
+# no package lists. Of the kernel only linux-base is installed (a container boots none): it is what
+# tells SCAP Security Guide that the host has a kernel, so that its kernel, SSH, PAM and audit rules
+# are evaluated here as on a cloud instance rather than skipped as "not applicable".
 # Skipped when the image exists, was built by this script and from the base image there is now.
 #   usage: scripts/build-cloud-image.sh 12|13 [--force]
 set -euo pipefail
@@ -26,7 +29,7 @@ podman run --name "$builder" -i "$base" sh -s >"/var/tmp/$builder.log" 2>&1 <<'B
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends openssh-server
+apt-get install -y -qq --no-install-recommends openssh-server linux-base
 # Made on each instance's first boot, never shared between instances.
 rm -f /etc/ssh/ssh_host_*
 cat >/etc/systemd/system/ssh-host-keys.service <<'UNIT'

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from harness import ROOT, run, tail
 from lab import EMPTY_PREFIX, INVENTORY, LAB_HOSTS, PAUSED, PREFIX, LabInventory, environment, packages, playbook
-from lab_audit import AUDIT_PROFILE, AuditRun
+from lab_audit import AUDIT_PROFILE, MORE_PROFILE, AuditRun, ProfileRun
 
 
 def brought_up(prefix: str, facts: Path) -> Iterator[dict[str, str]]:
@@ -78,9 +78,11 @@ def audit_under_way(
     """audit.yml on every lab host, started by the first module that asks (monitoring's) and left to run
     beside it, which mostly waits for alerts: the scanners' minutes cost the lab's sequence little of their
     own. Logging's module waits for its end; test_lab_audit.py reads the result. The audit only installs
-    and removes its scanners (audit_remove_scanners) and reads; a Lynis threshold no host meets (100)
-    makes it name every host as under it."""
+    and removes its scanners and reads; a Lynis threshold no host meets (100) makes it name every host as
+    under it. A second run evaluates MORE_PROFILE with OpenSCAP alone (an operator runs one audit per
+    profile), without metrics (they stay the first run's), and removes the scanners."""
     reports = tmp_path_factory.mktemp("audit-reports")
+    more_reports = tmp_path_factory.mktemp("audit-reports-more")
 
     def audit() -> AuditRun:
         before = {host: packages(host) for host in LAB_HOSTS}
@@ -88,10 +90,17 @@ def audit_under_way(
         rc, out = playbook(
             converged_lab, "groundwork.infra.audit",
             "-e", f"audit_reports_dir={reports}", "-e", f"audit_openscap_profile={AUDIT_PROFILE}",
-            "-e", "audit_min_lynis_index=100", "-e", "audit_remove_scanners=true",
+            "-e", "audit_min_lynis_index=100",
         )  # fmt: skip
         took = time.monotonic() - started
-        return AuditRun(rc, out, reports, before, {host: packages(host) for host in LAB_HOSTS}, took)
+        started = time.monotonic()
+        more_rc, more_out = playbook(
+            converged_lab, "groundwork.infra.audit",
+            "-e", f"audit_reports_dir={more_reports}", "-e", f"audit_openscap_profile={MORE_PROFILE}",
+            "-e", "audit_lynis_enabled=false", "-e", "audit_metrics_enabled=false", "-e", "audit_remove_scanners=true",
+        )  # fmt: skip
+        more = ProfileRun(more_rc, more_out, more_reports, time.monotonic() - started)
+        return AuditRun(rc, out, reports, before, {host: packages(host) for host in LAB_HOSTS}, took, more)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit") as background:
         yield background.submit(audit)  # leaving the block waits for it: the lab stays until it ends

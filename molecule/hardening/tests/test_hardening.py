@@ -272,8 +272,27 @@ def test_passwords_need_quality(host):
 @BY_NAME
 def test_login_defs_ageing_and_umask(host):
     defs = host.file("/etc/login.defs").content_string
-    for line in ("PASS_MAX_DAYS\t365", "PASS_MIN_DAYS\t1", "UMASK\t027"):
+    for line in ("PASS_MAX_DAYS\t365", "PASS_MIN_DAYS\t1", "UMASK\t027", "ENCRYPT_METHOD\tYESCRYPT"):
         assert re.search(rf"^{line}$", defs, re.M), line
+
+
+@BY_NAME
+def test_idle_login_shells_end_and_cannot_lift_it(host):
+    # bash (declare -xr) and dash (the POSIX lines) both read /etc/profile as login shells.
+    for shell in ("bash", "sh"):
+        assert host.check_output(f"{shell} -l -c 'echo $TMOUT'") == "600", shell
+        lifted = host.run(f"{shell} -l -c 'TMOUT=0'")
+        assert lifted.rc != 0, shell
+        assert re.search("read ?only", lifted.stderr), (shell, lifted.stderr)  # bash: readonly; dash: read only
+    # Login shells get no core files either.
+    assert host.check_output("bash -l -c 'ulimit -c'") == "0"
+
+
+@BY_NAME
+def test_cron_runs(host):
+    assert host.package("cron").is_installed
+    assert host.service("cron").is_enabled
+    assert host.service("cron").is_running
 
 
 @BY_NAME
