@@ -70,7 +70,7 @@ def test_each_hosts_reports_and_one_summary_land_in_the_runs_folder(audited: Aud
             f"failed: {' '.join(scap['failed_rules']) or '-'}"
         )
     figures.append(
-        f"audit: audit.yml on {len(LAB_HOSTS)} hosts (install, scan, fetch, remove) {audited.took:.0f} s, "
+        f"audit: audit.yml on {len(LAB_HOSTS)} hosts (install, Lynis and {AUDIT_PROFILE}, fetch) {audited.took:.0f} s, "
         "beside the monitoring checks"
     )
 
