@@ -167,7 +167,7 @@ def test_sshd_runs_the_hardened_settings(host):
         "maxsessions 2",
         "logingracetime 30",
         "clientaliveinterval 300",
-        "clientalivecountmax 2",
+        "clientalivecountmax 1",
         "x11forwarding no",
         "allowtcpforwarding no",
         "banner /etc/issue.net",
