@@ -32,6 +32,12 @@ MIN_LYNIS = 85  # what the hardening role promises on every lab host
 SCRAPE_WAIT = 90  # the node exporter's textfile is read at each scrape (every 15 s), then Prometheus stores it
 
 
+def summary(reports: Path) -> list[dict]:
+    """summary.json of the one run folder an audit wrote under `reports`: an entry per host."""
+    (run,) = reports.iterdir()
+    return json.loads((run / "summary.json").read_text())
+
+
 @pytest.fixture(scope="module")
 def audited(audit_under_way: Future[AuditRun]) -> AuditRun:
     return audit_under_way.result(timeout=1800)
@@ -55,13 +61,13 @@ def test_each_hosts_reports_and_one_summary_land_in_the_runs_folder(audited: Aud
         assert b"<TestResult" in results
         assert f"content_profile_{AUDIT_PROFILE}".encode() in results
         assert "<html" in (run / host / "openscap-report.html").read_text(errors="replace")[:2000].lower()
-    summary = json.loads((run / "summary.json").read_text())
-    assert {entry["host"] for entry in summary} == LAB_HOSTS
+    entries = summary(audited.reports)
+    assert {entry["host"] for entry in entries} == LAB_HOSTS
     table = (run / "summary.txt").read_text().splitlines()
     assert table[0].split()[:3] == ["host", "lynis", "profile"]
     assert sorted(line.split()[0] for line in table[1:]) == sorted(LAB_HOSTS)
     assert all(line in audited.out for line in table), tail(audited.out)  # printed as written
-    for entry in sorted(summary, key=lambda entry: entry["host"]):
+    for entry in sorted(entries, key=lambda entry: entry["host"]):
         scap = entry["openscap"]
         figures.append(
             f"audit: {entry['host']}: Lynis {entry['lynis']['hardening_index']}, {scap['profile']} "
@@ -76,17 +82,14 @@ def test_each_hosts_reports_and_one_summary_land_in_the_runs_folder(audited: Aud
 
 
 def test_every_lab_host_scores_at_least_85_with_lynis(audited: AuditRun) -> None:
-    (run,) = audited.reports.iterdir()
-    summary = json.loads((run / "summary.json").read_text())
-    scores = {entry["host"]: entry["lynis"]["hardening_index"] for entry in summary}
+    scores = {entry["host"]: entry["lynis"]["hardening_index"] for entry in summary(audited.reports)}
     assert {host: score for host, score in scores.items() if score < MIN_LYNIS} == {}, scores
 
 
 def failed_rules(reports: Path) -> dict[str, set[str]]:
     """Each failed rule of a run, with the hosts it failed on."""
-    (run,) = reports.iterdir()
     failed: dict[str, set[str]] = {}
-    for entry in json.loads((run / "summary.json").read_text()):
+    for entry in summary(reports):
         for rule in entry["openscap"]["failed_rules"]:
             failed.setdefault(rule, set()).add(entry["host"])
     return failed
@@ -121,11 +124,10 @@ def test_every_rule_that_fails_is_one_the_hardening_readme_explains(audited: Aud
 
 
 def test_the_figures_reach_prometheus_through_the_node_exporter(audited: AuditRun) -> None:
-    (run,) = audited.reports.iterdir()
-    summary = {entry["host"]: entry for entry in json.loads((run / "summary.json").read_text())}
+    by_host = {entry["host"]: entry for entry in summary(audited.reports)}
     for host in LAB_HOSTS:
         text = on(host, "cat", "/var/lib/prometheus/node-exporter/groundwork_audit.prom")
-        index = summary[host]["lynis"]["hardening_index"]
+        index = by_host[host]["lynis"]["hardening_index"]
         assert f"groundwork_audit_lynis_hardening_index {index}\n" in text, text
         assert f'groundwork_audit_openscap_pass_percent{{profile="{AUDIT_PROFILE}"}}' in text, text
 
@@ -135,7 +137,7 @@ def test_the_figures_reach_prometheus_through_the_node_exporter(audited: AuditRu
         return found if set(found) == LAB_HOSTS else {}
 
     indexes = wait_for("every host's Lynis index in Prometheus", scraped, SCRAPE_WAIT, 5)
-    assert indexes == {host: summary[host]["lynis"]["hardening_index"] for host in LAB_HOSTS}
+    assert indexes == {host: by_host[host]["lynis"]["hardening_index"] for host in LAB_HOSTS}
     assert {r["metric"]["host"] for r in query("groundwork_audit_openscap_pass_percent")} == LAB_HOSTS
 
 
