@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import ROOT
+from lab import on
 
 
 @dataclass
@@ -40,6 +43,34 @@ MORE_PROFILE = "anssi_bp28_intermediary"
 # The hardening README's rules that do not pass, a table row each: | `rule` | profiles | kind | why | toggle |
 EXCEPTION_ROW = re.compile(r"^\| `(?P<rule>[a-z0-9_]+)` \| (?P<profiles>[a-z0-9_, ]+) \| (?P<kind>[a-z ]+) \|")
 HOST_KERNEL = "host kernel"  # the running value is the container host's: passes where that kernel has it
+
+# libopenscap's probes sometimes die of a segfault mid-evaluation (the lab's pg2 once, in a full run:
+# `probe_worker ... segfault ... in libopenscap.so`, oscap killed). The run of MORE_PROFILE meets that
+# fault on purpose: on CRASHING_HOST an oscap earlier in sudo's PATH runs the real one, kills it with
+# SIGSEGV two seconds in, and dies of the same signal - once, the next call runs the real one.
+CRASHING_HOST = "pg2"
+CRASHING_OSCAP = "/usr/local/sbin/oscap"
+CRASHED_ONCE = "/run/groundwork-lab-oscap-crashed"
+CRASH_ONCE = f"""#!/bin/sh
+if mkdir {CRASHED_ONCE} 2>/dev/null; then
+    /usr/bin/oscap "$@" &
+    sleep 2
+    kill -SEGV $!
+    wait $!
+    kill -SEGV $$
+fi
+exec /usr/bin/oscap "$@"
+"""
+
+
+@contextmanager
+def oscap_crashing_once() -> Iterator[None]:
+    """CRASHING_HOST's oscap dies of a segfault at its first call in the block; gone after it."""
+    on(CRASHING_HOST, "sh", "-c", f'printf %s "$1" > {CRASHING_OSCAP} && chmod 0755 {CRASHING_OSCAP}', "sh", CRASH_ONCE)
+    try:
+        yield
+    finally:
+        on(CRASHING_HOST, "rm", "-rf", CRASHING_OSCAP, CRASHED_ONCE)
 
 
 def hardening_exceptions() -> dict[str, tuple[set[str], str]]:

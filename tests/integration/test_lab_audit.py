@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from harness import Figures, changed_tasks, recap, said, tail, wait_for, warnings_in
 from lab import LAB_HOSTS, on, packages, playbook
-from lab_audit import AUDIT_PROFILE, HOST_KERNEL, MORE_PROFILE, AuditRun, hardening_exceptions
+from lab_audit import AUDIT_PROFILE, CRASHING_HOST, HOST_KERNEL, MORE_PROFILE, AuditRun, hardening_exceptions
 from lab_prometheus import query
 
 # Not a drill (no in_sequence): it changes nothing the drills after it start from.
@@ -121,6 +121,14 @@ def test_every_rule_that_fails_is_one_the_hardening_readme_explains(audited: Aud
     rules = {"sysctl_" + line.split("=")[0].strip().replace(".", "_") for line in written if "=" in line}
     not_written = sorted(rule for rule, (_, kind) in listed.items() if kind == HOST_KERNEL and rule not in rules)
     assert not_written == [], "listed as written to the sysctl file, not there"
+
+
+def test_an_oscap_that_dies_of_a_segfault_is_run_again_and_its_host_reported(audited: AuditRun) -> None:
+    # The run of MORE_PROFILE, whose oscap on CRASHING_HOST died of SIGSEGV once (lab_audit.py).
+    assert audited.more.rc == 0, tail(audited.more.out)
+    retried = re.findall(r"FAILED - RETRYING: \[(\w+)\]: Evaluate the profile with OpenSCAP", audited.more.out)
+    assert retried == [CRASHING_HOST], tail(audited.more.out)
+    assert {entry["host"] for entry in summary(audited.more.reports)} == LAB_HOSTS
 
 
 def test_the_figures_reach_prometheus_through_the_node_exporter(audited: AuditRun) -> None:
