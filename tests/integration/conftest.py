@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from harness import ROOT, run, tail
 from lab import EMPTY_PREFIX, INVENTORY, LAB_HOSTS, PAUSED, PREFIX, LabInventory, environment, packages, playbook
-from lab_audit import AUDIT_PROFILE, MORE_PROFILE, AuditRun, ProfileRun, oscap_crashing_once
+from lab_audit import AUDIT_PROFILE, MORE_PROFILE, OSCAP_TIMEOUT, AuditRun, ProfileRun, oscap_failing_once
 
 
 def brought_up(prefix: str, facts: Path) -> Iterator[dict[str, str]]:
@@ -80,8 +80,8 @@ def audit_under_way(
     own. Logging's module waits for its end; test_lab_audit.py reads the result. The audit only installs
     and removes its scanners and reads; a Lynis threshold no host meets (100) makes it name every host as
     under it. A second run evaluates MORE_PROFILE with OpenSCAP alone (an operator runs one audit per
-    profile), without metrics (they stay the first run's), and removes the scanners; on CRASHING_HOST its
-    oscap dies of a segfault once (lab_audit.py)."""
+    profile), without metrics (they stay the first run's), and removes the scanners; on two hosts its
+    oscap crashes or hangs once (lab_audit.py's FAULTY_OSCAP)."""
     reports = tmp_path_factory.mktemp("audit-reports")
     more_reports = tmp_path_factory.mktemp("audit-reports-more")
 
@@ -95,12 +95,12 @@ def audit_under_way(
         )  # fmt: skip
         took = time.monotonic() - started
         started = time.monotonic()
-        with oscap_crashing_once():
+        with oscap_failing_once():
             more_rc, more_out = playbook(
                 converged_lab, "groundwork.infra.audit",
                 "-e", f"audit_reports_dir={more_reports}", "-e", f"audit_openscap_profile={MORE_PROFILE}",
                 "-e", "audit_lynis_enabled=false", "-e", "audit_metrics_enabled=false",
-                "-e", "audit_remove_scanners=true",
+                "-e", "audit_remove_scanners=true", "-e", f"audit_openscap_timeout={OSCAP_TIMEOUT}",
             )  # fmt: skip
         more = ProfileRun(more_rc, more_out, more_reports, time.monotonic() - started)
         return AuditRun(rc, out, reports, before, {host: packages(host) for host in LAB_HOSTS}, took, more)

@@ -45,32 +45,40 @@ EXCEPTION_ROW = re.compile(r"^\| `(?P<rule>[a-z0-9_]+)` \| (?P<profiles>[a-z0-9_
 HOST_KERNEL = "host kernel"  # the running value is the container host's: passes where that kernel has it
 
 # libopenscap's probes sometimes die of a segfault mid-evaluation (the lab's pg2 once, in a full run:
-# `probe_worker ... segfault ... in libopenscap.so`, oscap killed). The run of MORE_PROFILE meets that
-# fault on purpose: on CRASHING_HOST an oscap earlier in sudo's PATH runs the real one, kills it with
-# SIGSEGV two seconds in, and dies of the same signal - once, the next call runs the real one.
-CRASHING_HOST = "pg2"
-CRASHING_OSCAP = "/usr/local/sbin/oscap"
-CRASHED_ONCE = "/run/groundwork-lab-oscap-crashed"
-CRASH_ONCE = f"""#!/bin/sh
-if mkdir {CRASHED_ONCE} 2>/dev/null; then
+# `probe_worker ... segfault ... in libopenscap.so`, oscap killed), or deadlock (backup1 once: every
+# thread of oscap waiting on a futex, for good). The run of MORE_PROFILE meets both on purpose: on each
+# host of FAULTY_OSCAP an oscap earlier in sudo's PATH runs the real one and, two seconds in, kills it
+# with SIGSEGV (and dies of the same signal) or stops it with SIGSTOP (and waits for it) - once: the
+# next call runs the real one. That run's oscap gets OSCAP_TIMEOUT seconds.
+FAULTY_OSCAP_PATH = "/usr/local/sbin/oscap"
+FAILED_ONCE = "/run/groundwork-lab-oscap-failed"
+OSCAP_TIMEOUT = 90  # an evaluation of MORE_PROFILE takes 10-30 s on a lab host
+FAULT = {
+    "crash": "kill -SEGV $!\n    wait $!\n    kill -SEGV $$",
+    "hang": "kill -STOP $!\n    wait $!",
+}
+FAULTY_OSCAP = {"pg2": "crash", "pg3": "hang"}
+FAIL_ONCE = """#!/bin/sh
+if mkdir {failed_once} 2>/dev/null; then
     /usr/bin/oscap "$@" &
     sleep 2
-    kill -SEGV $!
-    wait $!
-    kill -SEGV $$
+    {fault}
 fi
 exec /usr/bin/oscap "$@"
 """
 
 
 @contextmanager
-def oscap_crashing_once() -> Iterator[None]:
-    """CRASHING_HOST's oscap dies of a segfault at its first call in the block; gone after it."""
-    on(CRASHING_HOST, "sh", "-c", f'printf %s "$1" > {CRASHING_OSCAP} && chmod 0755 {CRASHING_OSCAP}', "sh", CRASH_ONCE)
+def oscap_failing_once() -> Iterator[None]:
+    """Each FAULTY_OSCAP host's oscap crashes or hangs at its first call in the block; gone after it."""
+    for host, fault in FAULTY_OSCAP.items():
+        script = FAIL_ONCE.format(failed_once=FAILED_ONCE, fault=FAULT[fault])
+        on(host, "sh", "-c", f'printf %s "$1" > {FAULTY_OSCAP_PATH} && chmod 0755 {FAULTY_OSCAP_PATH}', "sh", script)
     try:
         yield
     finally:
-        on(CRASHING_HOST, "rm", "-rf", CRASHING_OSCAP, CRASHED_ONCE)
+        for host in FAULTY_OSCAP:
+            on(host, "rm", "-rf", FAULTY_OSCAP_PATH, FAILED_ONCE)
 
 
 def hardening_exceptions() -> dict[str, tuple[set[str], str]]:

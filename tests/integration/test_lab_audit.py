@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from harness import Figures, changed_tasks, recap, said, tail, wait_for, warnings_in
 from lab import LAB_HOSTS, on, packages, playbook
-from lab_audit import AUDIT_PROFILE, CRASHING_HOST, HOST_KERNEL, MORE_PROFILE, AuditRun, hardening_exceptions
+from lab_audit import AUDIT_PROFILE, FAULTY_OSCAP, HOST_KERNEL, MORE_PROFILE, AuditRun, hardening_exceptions
 from lab_prometheus import query
 
 # Not a drill (no in_sequence): it changes nothing the drills after it start from.
@@ -123,11 +123,12 @@ def test_every_rule_that_fails_is_one_the_hardening_readme_explains(audited: Aud
     assert not_written == [], "listed as written to the sysctl file, not there"
 
 
-def test_an_oscap_that_dies_of_a_segfault_is_run_again_and_its_host_reported(audited: AuditRun) -> None:
-    # The run of MORE_PROFILE, whose oscap on CRASHING_HOST died of SIGSEGV once (lab_audit.py).
+def test_an_oscap_that_crashes_or_hangs_is_run_again_and_its_host_reported(audited: AuditRun) -> None:
+    # The run of MORE_PROFILE, whose oscap died of SIGSEGV on one host and hung on another, once (lab_audit.py).
     assert audited.more.rc == 0, tail(audited.more.out)
     retried = re.findall(r"FAILED - RETRYING: \[(\w+)\]: Evaluate the profile with OpenSCAP", audited.more.out)
-    assert retried == [CRASHING_HOST], tail(audited.more.out)
+    # Another host's evaluation may outlast the lab's short timeout under load, and be run again too.
+    assert set(retried) >= set(FAULTY_OSCAP), tail(audited.more.out)
     assert {entry["host"] for entry in summary(audited.more.reports)} == LAB_HOSTS
 
 
