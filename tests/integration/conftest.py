@@ -17,7 +17,15 @@ from pathlib import Path
 import pytest
 from harness import ROOT, run, tail
 from lab import EMPTY_PREFIX, INVENTORY, LAB_HOSTS, PAUSED, PREFIX, LabInventory, environment, packages, playbook
-from lab_audit import AUDIT_PROFILE, MORE_PROFILE, OSCAP_TIMEOUT, AuditRun, ProfileRun, oscap_failing_once
+from lab_audit import (
+    AUDIT_PROFILE,
+    MORE_PROFILE,
+    OSCAP_TIMEOUT,
+    AuditRun,
+    ProfileRun,
+    oscap_failing_once,
+    remote_log_rules,
+)
 
 
 def brought_up(prefix: str, facts: Path) -> Iterator[dict[str, str]]:
@@ -81,7 +89,8 @@ def audit_under_way(
     and removes its scanners and reads; a Lynis threshold no host meets (100) makes it name every host as
     under it. A second run evaluates MORE_PROFILE with OpenSCAP alone (an operator runs one audit per
     profile), without metrics (they stay the first run's), and removes the scanners; on two hosts its
-    oscap crashes or hangs once (lab_audit.py's FAULTY_OSCAP)."""
+    oscap crashes or hangs once (lab_audit.py's FAULTY_OSCAP). Between the two, the remote log host's rules
+    alone on REMOTE_LOG_HOSTS."""
     reports = tmp_path_factory.mktemp("audit-reports")
     more_reports = tmp_path_factory.mktemp("audit-reports-more")
 
@@ -94,6 +103,7 @@ def audit_under_way(
             "-e", "audit_min_lynis_index=100",
         )  # fmt: skip
         took = time.monotonic() - started
+        remote_log = remote_log_rules(converged_lab, tmp_path_factory.mktemp("audit-reports-remote-log"))
         started = time.monotonic()
         with oscap_failing_once():
             more_rc, more_out = playbook(
@@ -103,7 +113,8 @@ def audit_under_way(
                 "-e", "audit_remove_scanners=true", "-e", f"audit_openscap_timeout={OSCAP_TIMEOUT}",
             )  # fmt: skip
         more = ProfileRun(more_rc, more_out, more_reports, time.monotonic() - started)
-        return AuditRun(rc, out, reports, before, {host: packages(host) for host in LAB_HOSTS}, took, more)
+        after = {host: packages(host) for host in LAB_HOSTS}
+        return AuditRun(rc, out, reports, before, after, took, more, remote_log)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit") as background:
         yield background.submit(audit)  # leaving the block waits for it: the lab stays until it ends

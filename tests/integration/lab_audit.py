@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import ROOT
-from lab import on
+from lab import on, playbook
 
 
 @dataclass
@@ -35,10 +37,16 @@ class AuditRun:
     after: dict[str, set[str]]
     took: float
     more: ProfileRun
+    remote_log: ProfileRun
 
 
 AUDIT_PROFILE = "standard"
 MORE_PROFILE = "anssi_bp28_intermediary"
+# SCAP Security Guide's rules for a remote log host over TLS (ANSSI BP-028 enhanced and high), on the lab's
+# syslog-over-TLS sender and on a RELP one (the logging role's README says why RELP fails them).
+REMOTE_LOG_PROFILE = "anssi_bp28_enhanced"
+REMOTE_LOG_RULES = ("rsyslog_remote_loghost", "rsyslog_remote_tls", "rsyslog_remote_tls_cacert")
+REMOTE_LOG_HOSTS = {"tls": "restore1", "relp": "pg1"}
 
 # The hardening README's rules that do not pass, a table row each: | `rule` | profiles | kind | why | toggle |
 EXCEPTION_ROW = re.compile(r"^\| `(?P<rule>[a-z0-9_]+)` \| (?P<profiles>[a-z0-9_, ]+) \| (?P<kind>[a-z ]+) \|")
@@ -89,3 +97,15 @@ def hardening_exceptions() -> dict[str, tuple[set[str], str]]:
             profiles = {name.strip() for name in row["profiles"].split(",")}
             listed[row["rule"]] = (profiles, row["kind"].strip())
     return listed
+
+
+def remote_log_rules(env: dict[str, str], reports: Path) -> ProfileRun:
+    """audit.yml with REMOTE_LOG_RULES alone on REMOTE_LOG_HOSTS, the scanners left for the run after it."""
+    started = time.monotonic()
+    rc, out = playbook(
+        env, "groundwork.infra.audit", "--limit", ",".join(REMOTE_LOG_HOSTS.values()),
+        "-e", f"audit_reports_dir={reports}", "-e", f"audit_openscap_profile={REMOTE_LOG_PROFILE}",
+        "-e", json.dumps({"audit_openscap_rules": REMOTE_LOG_RULES}),
+        "-e", "audit_lynis_enabled=false", "-e", "audit_metrics_enabled=false",
+    )  # fmt: skip
+    return ProfileRun(rc, out, reports, time.monotonic() - started)

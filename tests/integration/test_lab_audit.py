@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 from harness import Figures, changed_tasks, recap, said, tail, wait_for, warnings_in
 from lab import LAB_HOSTS, on, packages, playbook
-from lab_audit import AUDIT_PROFILE, FAULTY_OSCAP, HOST_KERNEL, MORE_PROFILE, AuditRun, hardening_exceptions
+from lab_audit import (
+    AUDIT_PROFILE,
+    FAULTY_OSCAP,
+    HOST_KERNEL,
+    MORE_PROFILE,
+    REMOTE_LOG_HOSTS,
+    REMOTE_LOG_RULES,
+    AuditRun,
+    hardening_exceptions,
+)
 from lab_prometheus import query
 
 # Not a drill (no in_sequence): it changes nothing the drills after it start from.
@@ -121,6 +130,20 @@ def test_every_rule_that_fails_is_one_the_hardening_readme_explains(audited: Aud
     rules = {"sysctl_" + line.split("=")[0].strip().replace(".", "_") for line in written if "=" in line}
     not_written = sorted(rule for rule, (_, kind) in listed.items() if kind == HOST_KERNEL and rule not in rules)
     assert not_written == [], "listed as written to the sysctl file, not there"
+
+
+def test_scap_s_remote_log_host_rules_pass_where_logs_go_over_syslog_tls(audited: AuditRun, figures: Figures) -> None:
+    """The logging role's two transports against SCAP Security Guide's remote log host rules: syslog over TLS
+    passes them; RELP, which they do not recognise, fails them (the logging role's README says so)."""
+    run = audited.remote_log
+    assert run.rc == 0, tail(run.out)
+    assert warnings_in(run.out) == []
+    results = {entry["host"]: entry["openscap"] for entry in summary(run.reports)}
+    assert set(results) == set(REMOTE_LOG_HOSTS.values())
+    over_tls, over_relp = results[REMOTE_LOG_HOSTS["tls"]], results[REMOTE_LOG_HOSTS["relp"]]
+    assert (over_tls["counts"].get("pass"), over_tls["failed_rules"]) == (len(REMOTE_LOG_RULES), [])
+    assert sorted(over_relp["failed_rules"]) == sorted(REMOTE_LOG_RULES)
+    figures.append(f"audit: remote log host rules ({len(REMOTE_LOG_RULES)}, 2 hosts) {run.took:.0f} s")
 
 
 def test_an_oscap_that_crashes_or_hangs_is_run_again_and_its_host_reported(audited: AuditRun) -> None:
