@@ -245,7 +245,7 @@ def _certificate(name: str, ca_key: ec.EllipticCurvePrivateKey, issuer: x509.Nam
 # certificate, over RELP or syslog over TLS: a real client, as an intruder would run one.
 SENDER_CONF = """
 global(workDirectory="{dir}")
-{tls_files}
+{setup}
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="{dir}/socket" ruleset="send")
 template(name="as_journal" type="list") {{
@@ -257,9 +257,10 @@ ruleset(name="send") {{
   {action} template="as_journal" target="{target}" action.resumeRetryCount="-1" action.resumeInterval="1")
 }}
 """
+# Per transport: what the configuration loads or sets first, and the action's opening.
 SENDER_ACTION = {
     "relp": (
-        "",
+        'module(load="omrelp" tls.tlslib="openssl")',
         'action(type="omrelp" port="2514" tls="on" tls.caCert="/etc/prometheus/tls/ca.crt"'
         ' tls.myCert="{dir}/client.crt" tls.myPrivKey="{dir}/client.key" tls.authMode="name"'
         ' tls.permittedPeer=["{collector}"]',
@@ -294,10 +295,8 @@ def test_only_servers_with_certificates_from_the_cluster_ca_are_let_in(transport
     since = on(COLLECTOR, "date", "+%s").strip()
     for case, (key, cert) in clients.items():
         directory = f"/run/{transport}-{case}"
-        tls_files, action = (part.format(dir=directory, collector=COLLECTOR) for part in SENDER_ACTION[transport])
-        conf = SENDER_CONF.format(
-            dir=directory, name="restore1", target=address(COLLECTOR), tls_files=tls_files, action=action
-        )
+        setup, action = (part.format(dir=directory, collector=COLLECTOR) for part in SENDER_ACTION[transport])
+        conf = SENDER_CONF.format(dir=directory, name="restore1", target=address(COLLECTOR), setup=setup, action=action)
         script = (
             f"mkdir -p {directory} && cd {directory} && umask 077"
             f" && printf %s {shlex.quote(key)} > client.key && printf %s {shlex.quote(cert)} > client.crt"
