@@ -274,21 +274,21 @@ SENDER_ACTION = {
 }
 
 
-@pytest.mark.parametrize("transport", ["relp", "tls"])
-def test_only_servers_with_certificates_from_the_cluster_ca_are_let_in(transport: str):
-    """From restore1 (a server: its firewall lets it reach the port), three clients send a marker each
-    as "restore1", over RELP or syslog over TLS: with the host's own certificate (it arrives), with one
-    from another CA, and with one from the cluster CA for a name that is no server of the inventory
-    (neither arrives)."""
+@pytest.mark.parametrize(("transport", "host"), [("relp", "pg2"), ("tls", TLS_SENDER)])
+def test_only_servers_with_certificates_from_the_cluster_ca_are_let_in(transport: str, host: str):
+    """From a server that sends over the transport (its firewall lets it reach the port, its rsyslog has the
+    module), three clients send a marker each as that host: with the host's own certificate (it arrives),
+    with one from another CA, and with one from the cluster CA for a name that is no server of the
+    inventory (neither arrives)."""
     lab_ca_key = serialization.load_pem_private_key((ROOT / ".cache/lab/pki/ca.key").read_bytes(), None)
     lab_ca = x509.load_pem_x509_certificate((ROOT / ".cache/lab/pki/ca.crt").read_bytes())
     other_ca_key = ec.generate_private_key(ec.SECP256R1())
     other_ca = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "groundwork PostgreSQL CA")])  # same name, other key
-    host_key = on("restore1", "cat", "/etc/prometheus/tls/host.key")
-    host_cert = on("restore1", "cat", "/etc/prometheus/tls/host.crt")
+    host_key = on(host, "cat", "/etc/prometheus/tls/host.key")
+    host_cert = on(host, "cat", "/etc/prometheus/tls/host.crt")
     clients = {
         "own": (host_key, host_cert),
-        "other_ca": _certificate("restore1", other_ca_key, other_ca),
+        "other_ca": _certificate(host, other_ca_key, other_ca),
         "not_a_server": _certificate("intruder", lab_ca_key, lab_ca.subject),
     }
     marker = uuid.uuid4().hex
@@ -296,22 +296,22 @@ def test_only_servers_with_certificates_from_the_cluster_ca_are_let_in(transport
     for case, (key, cert) in clients.items():
         directory = f"/run/{transport}-{case}"
         setup, action = (part.format(dir=directory, collector=COLLECTOR) for part in SENDER_ACTION[transport])
-        conf = SENDER_CONF.format(dir=directory, name="restore1", target=address(COLLECTOR), setup=setup, action=action)
+        conf = SENDER_CONF.format(dir=directory, name=host, target=address(COLLECTOR), setup=setup, action=action)
         script = (
             f"mkdir -p {directory} && cd {directory} && umask 077"
             f" && printf %s {shlex.quote(key)} > client.key && printf %s {shlex.quote(cert)} > client.crt"
             f" && printf %s {shlex.quote(conf)} > rsyslog.conf"
         )
-        on("restore1", "sh", "-c", script)
-        on("restore1", "systemd-run", "--unit", f"{transport}-{case}", "--collect",
+        on(host, "sh", "-c", script)
+        on(host, "systemd-run", "--unit", f"{transport}-{case}", "--collect",
            "rsyslogd", "-n", "-f", f"{directory}/rsyslog.conf", "-i", f"{directory}/pid")  # fmt: skip
     try:
         time.sleep(2)
         for case in clients:
-            on("restore1", "logger", "--socket", f"/run/{transport}-{case}/socket", f"{marker} {case}")
+            on(host, "logger", "--socket", f"/run/{transport}-{case}/socket", f"{marker} {case}")
 
         def arrived() -> set[str]:
-            sent = [r["message"].split() for r in collected("restore1") if marker in r.get("message", "")]
+            sent = [r["message"].split() for r in collected(host) if marker in r.get("message", "")]
             return {words[1] for words in sent}
 
         wait_for("the marker sent with the host's own certificate", lambda: "own" in arrived(), 30)
@@ -321,7 +321,7 @@ def test_only_servers_with_certificates_from_the_cluster_ca_are_let_in(transport
         assert re.search(r"(not permitted|authentication|certificate)", refusals, re.IGNORECASE), tail(refusals)
     finally:
         for case in clients:
-            on("restore1", "sh", "-c", f"systemctl stop {transport}-{case} 2>/dev/null; rm -rf /run/{transport}-{case}")
+            on(host, "sh", "-c", f"systemctl stop {transport}-{case} 2>/dev/null; rm -rf /run/{transport}-{case}")
 
 
 @pytest.mark.parametrize("port", [RELP_PORT, TLS_PORT])
